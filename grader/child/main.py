@@ -1,0 +1,175 @@
+"""The untrusted side: execute the notebook, then serve calls.
+
+Started by the trusted side with a control socket whose descriptor it is given. It runs
+the notebook's cells once, reporting each, and then becomes a small server:
+
+- ``open``: start a worker for one rubric item. On the CPU the worker is a
+  fork of this process, so every item starts from the state the notebook
+  left and nothing one item does (globals changed, grad mode left off, a
+  crash) reaches another. The worker's socket goes to the trusted side over
+  the control socket. With CUDA, which does not survive ``fork()``, this
+  process serves the item itself.
+- ``kill``: kill a worker (the trusted side's deadline passed).
+- ``quit``.
+
+Nothing here is trusted: the notebook ran in this very interpreter and may
+have changed anything in it. The trusted side enforces every deadline itself
+and kills the whole process tree when this side does not behave.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import socket
+import sys
+
+def _flush_std() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+
+
+def _resolve_device(asked: str) -> str:
+    import torch
+
+    if asked == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return asked
+
+
+def _serve(conn, ns: dict, device: str) -> None:
+    from . import probe
+    from .wire import PeerClosed
+
+    while True:
+        try:
+            header, blobs = conn.recv()
+        except PeerClosed:
+            return
+        op = header.get("op")
+        if op == "end":
+            return
+        if op != "call":
+            conn.send({"id": header.get("id"), "protocol_error": f"unknown op {op!r}"})
+            continue
+        fn = ns.get(header.get("fn"))
+        if not callable(fn):
+            conn.send({"id": header.get("id"), "missing": True})
+            continue
+        try:
+            reply, out = probe.run_call(fn, header, blobs, device=device)
+        except probe.ProtocolError as exc:
+            reply, out = {"protocol_error": str(exc)}, []
+        reply["id"] = header.get("id")
+        _flush_std()
+        conn.send(reply, out)
+
+
+def _reap(conn) -> None:
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        if os.WIFSIGNALED(status):
+            conn.send({"ev": "exited", "pid": pid, "signal": os.WTERMSIG(status)})
+        else:
+            conn.send({"ev": "exited", "pid": pid, "code": os.WEXITSTATUS(status)})
+
+
+def _open_worker(conn, ctrl: socket.socket, ns: dict, device: str, *, fork: bool) -> None:
+    from .wire import Connection
+
+    ours, theirs = socket.socketpair()
+    if not fork:
+        conn.send({"ev": "opened", "pid": os.getpid(), "inline": True}, fds=[theirs.fileno()])
+        theirs.close()
+        _serve(Connection(ours), ns, device)
+        ours.close()
+        return
+    _flush_std()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setpgid(0, 0)
+            ctrl.close()
+            theirs.close()
+            _serve(Connection(ours), ns, device)
+            _flush_std()
+        finally:
+            os._exit(0)
+    ours.close()
+    conn.send({"ev": "opened", "pid": pid, "inline": False}, fds=[theirs.fileno()])
+    theirs.close()
+
+
+def main(control_fd: int) -> None:
+    sys.argv = ["notebook.ipynb"]
+    import torch
+
+    from . import cells
+    from .wire import Connection
+
+    torch.set_num_threads(1)
+    torch.set_num_interop_threads(1)
+    ctrl = socket.socket(fileno=control_fd)
+    conn = Connection(ctrl)
+    conn.send({"ev": "hello", "pid": os.getpid(), "torch": torch.__version__})
+    load, _ = conn.recv()
+    device = _resolve_device(load.get("device", "auto"))
+    if device == "cuda" and not torch.cuda.is_available():
+        conn.send({"ev": "fatal", "message": "--device cuda: no CUDA device is available here (torch.cuda.is_available() is False)"})
+        os._exit(0)
+    fork = device == "cpu"
+    device_name = "cpu"
+    if device == "cuda":
+        device_name = torch.cuda.get_device_name(0)
+
+    ns, shell = cells.make_namespace(lambda note: conn.send({"ev": "magic", **note}))
+    skip = set(load.get("skip", []))
+    for index, source in load["cells"]:
+        if index in skip:
+            continue
+        conn.send({"ev": "cell", "phase": "start", "index": index})
+        result = cells.run_cell(index, source, ns, shell)
+        _flush_std()
+        conn.send({"ev": "cell", "phase": "end", "index": index, **result})
+    torch.set_num_threads(1)
+    conn.send(
+        {
+            "ev": "ready",
+            "defined": cells.defined_callables(ns),
+            "device": device,
+            "device_name": device_name,
+        }
+    )
+
+    while True:
+        if fork:
+            _reap(conn)
+        readable, _, _ = select.select([ctrl], [], [], 0.05)
+        if not readable:
+            continue
+        try:
+            header, _ = conn.recv()
+        except Exception:
+            os._exit(0)
+        op = header.get("op")
+        if op == "open":
+            _open_worker(conn, ctrl, ns, device, fork=fork)
+        elif op == "kill":
+            pid = int(header["pid"])
+            for kill in (os.killpg, os.kill):
+                try:
+                    kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+        elif op == "quit":
+            _flush_std()
+            os._exit(0)

@@ -1,0 +1,392 @@
+"""Call a function on inputs given as plain data and observe what happened.
+
+This module is the one place that turns a call into an observation, and it
+runs on both sides: the trusted side probes the reference solution with it,
+the child probes the student's function with it. The observation is plain
+data (a JSON-able dict plus byte blobs): returned values, the caller's
+arguments after the call (values, ``requires_grad``, ``.grad``, leaf-ness,
+``grad_fn``, object identity, version counter), grad mode after the call, and
+what happened in follow-up actions such as ``backward()`` on the result.
+
+Which of these facts matter for a grade is decided on the trusted side.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import linecache
+import random
+import sys
+import warnings
+from typing import Any, Callable
+
+import torch
+
+MAX_TEXT = 2000
+MAX_ITEMS = 64
+MAX_DEPTH = 4
+MAX_NUMEL = 1 << 22
+
+DTYPES = {
+    name: getattr(torch, name)
+    for name in (
+        "float16", "bfloat16", "float32", "float64",
+        "complex64", "complex128",
+        "int8", "int16", "int32", "int64", "uint8", "bool",
+    )
+}
+_PLAIN_TENSORS = (torch.Tensor, torch.nn.Parameter)
+_GRAD_MODES: dict[str, Callable[[], Any]] = {
+    "enabled": torch.enable_grad,
+    "no_grad": torch.no_grad,
+    "inference": torch.inference_mode,
+}
+
+
+class ProtocolError(Exception):
+    """A request that does not describe a valid call."""
+
+
+def bounded(text: str, limit: int = MAX_TEXT) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"… [{len(text) - limit} more characters]"
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+# -- building the inputs ---------------------------------------------------------
+
+
+def _tensor_from(spec: dict, blobs: list[bytes], device: str) -> torch.Tensor:
+    try:
+        dtype = DTYPES[spec["dtype"]]
+        shape = tuple(int(s) for s in spec["shape"])
+        data = blobs[spec["b"]]
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        raise ProtocolError(f"bad tensor spec: {exc!r}") from None
+    if any(s < 0 for s in shape):
+        raise ProtocolError("negative dimension")
+    numel = 1
+    for s in shape:
+        numel *= s
+    if numel == 0:
+        tensor = torch.empty(shape, dtype=dtype)
+    else:
+        if len(data) != numel * dtype.itemsize:
+            raise ProtocolError("tensor data does not match its shape and dtype")
+        tensor = torch.frombuffer(bytearray(data), dtype=dtype).reshape(shape)
+    return tensor.to(device)
+
+
+def _leaf(spec: dict, blobs: list[bytes], device: str) -> torch.Tensor:
+    tensor = _tensor_from(spec, blobs, device)
+    if spec.get("rg"):
+        tensor.requires_grad_(True)
+    if spec.get("grad") is not None:
+        tensor.grad = _tensor_from(spec["grad"], blobs, device)
+    return tensor
+
+
+def _build(spec: dict, blobs: list[bytes], device: str) -> tuple[Any, Any]:
+    """Returns (the value passed to the function, what to track about it)."""
+    kind = spec.get("k")
+    if kind == "tensor":
+        t = _leaf(spec, blobs, device)
+        return t, ("tensor", t, t._version)
+    if kind in ("float", "int", "bool", "none"):
+        value = {"float": float, "int": int, "bool": bool, "none": lambda v: None}[kind](spec.get("v"))
+        return value, ("plain",)
+    if kind == "list":
+        items = [_build(item, blobs, device) for item in spec.get("items", [])]
+        values = [v for v, _ in items]
+        container = list(values)
+        return container, ("list", container, [(v, tr) for v, tr in items])
+    if kind == "linear":
+        weight = _tensor_from(spec["weight"], blobs, device)
+        out_features, in_features = weight.shape
+        bias_spec = spec.get("bias")
+        module = torch.nn.Linear(
+            in_features, out_features, bias=bias_spec is not None, dtype=weight.dtype, device=device
+        )
+        params = {"weight": spec["weight"]}
+        if bias_spec is not None:
+            params["bias"] = bias_spec
+        tracked = {}
+        for name, pspec in params.items():
+            param = getattr(module, name)
+            with torch.no_grad():
+                param.copy_(_tensor_from(pspec, blobs, device))
+            param.requires_grad_(bool(pspec.get("rg", True)))
+            if pspec.get("grad") is not None:
+                param.grad = _tensor_from(pspec["grad"], blobs, device)
+            tracked[name] = (param, param._version)
+        return module, ("module", module, tracked)
+    raise ProtocolError(f"unknown argument kind {kind!r}")
+
+
+def reset_state(seed: int, device: str = "cpu") -> None:
+    torch.set_grad_enabled(True)
+    torch.set_default_dtype(torch.float32)
+    torch.autograd.set_detect_anomaly(False)
+    # torch.manual_seed would also seed every other backend it knows, at a
+    # cost that adds up over thousands of calls; seed what the call can use.
+    torch.default_generator.manual_seed(seed)
+    if device == "cuda":
+        torch.cuda.manual_seed_all(seed)
+    random.seed(seed)
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        numpy.random.seed(seed % (1 << 32))
+
+
+# -- observing ---------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _observing():
+    """Observation reads tensors through the base class, with warnings muted.
+
+    A Tensor subclass's ``__torch_function__`` cannot intercept what the probe
+    reads, and reading ``.grad`` of a non-leaf does not warn.
+    """
+    with torch._C.DisableTorchFunctionSubclass(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+class _Blobs:
+    def __init__(self) -> None:
+        self.items: list[bytes] = []
+
+    def add(self, data: bytes) -> int:
+        self.items.append(data)
+        return len(self.items) - 1
+
+
+def _class_name(obj: Any) -> str:
+    cls = type(obj)
+    module = getattr(cls, "__module__", "") or ""
+    name = getattr(cls, "__qualname__", "?")
+    if module in ("builtins", ""):
+        return bounded(str(name), 200)
+    return bounded(f"{module}.{name}", 200)
+
+
+def observe_tensor(t: torch.Tensor, blobs: _Blobs) -> dict:
+    """Called inside ``_observing()``: a subclass's __torch_function__ is off."""
+    cls = type(t)
+    obs: dict[str, Any] = {
+        "k": "tensor",
+        "cls": "Parameter" if cls is torch.nn.Parameter else ("Tensor" if cls is torch.Tensor else _class_name(t)),
+        "dtype": dtype_name(t.dtype),
+        "shape": list(t.shape),
+        "device": t.device.type,
+        "layout": str(t.layout).removeprefix("torch."),
+        "rg": bool(t.requires_grad),
+        "leaf": bool(t.is_leaf),
+        "grad_fn": bounded(type(t.grad_fn).__name__, 200) if t.grad_fn is not None else None,
+    }
+    if obs["layout"] == "strided" and obs["device"] != "meta" and t.numel() <= MAX_NUMEL:
+        flat = t.detach().to("cpu").resolve_conj().resolve_neg().contiguous().reshape(-1)
+        obs["b"] = blobs.add(flat.view(torch.uint8).numpy().tobytes())
+    return obs
+
+
+def observe_value(x: Any, blobs: _Blobs, depth: int = 0) -> dict:
+    try:
+        return _observe_value(x, blobs, depth)
+    except Exception as exc:  # a hostile object may break any attribute access
+        return {"k": "object", "cls": _class_name(x), "unobservable": bounded(repr(exc), 300)}
+
+
+def _observe_value(x: Any, blobs: _Blobs, depth: int) -> dict:
+    cls = type(x)
+    if x is None:
+        return {"k": "none"}
+    if cls is bool:
+        return {"k": "bool", "v": x}
+    if issubclass(cls, torch.Tensor):
+        return observe_tensor(x, blobs)
+    if issubclass(cls, torch.nn.Module):
+        params = {}
+        for name, param in list(torch.nn.Module.named_parameters(x))[:MAX_ITEMS]:
+            params[bounded(name, 200)] = observe_tensor(param, blobs)
+        return {"k": "module", "cls": _class_name(x), "params": params}
+    if cls is int:
+        return {"k": "int", "v": x if abs(x) < 1 << 62 else float(x)}
+    if cls is float:
+        return {"k": "float", "v": x}
+    if issubclass(cls, (int, float)) or getattr(cls, "__module__", "") == "numpy":
+        # numpy scalars, float/int subclasses: numbers, but not the Python float asked for.
+        try:
+            value = float(x)
+        except Exception:
+            return {"k": "object", "cls": _class_name(x)}
+        return {"k": "number", "cls": _class_name(x), "v": value}
+    if issubclass(cls, (list, tuple)):
+        seq = list.__iter__(x) if issubclass(cls, list) else tuple.__iter__(x)
+        items = []
+        length = 0
+        for item in seq:
+            length += 1
+            if len(items) < MAX_ITEMS:
+                items.append(
+                    observe_value(item, blobs, depth + 1) if depth < MAX_DEPTH else {"k": "object", "cls": _class_name(item)}
+                )
+        return {"k": "list" if issubclass(cls, list) else "tuple", "len": length, "items": items}
+    if issubclass(cls, str):
+        return {"k": "str", "v": bounded(str.__str__(x), 300)}
+    return {"k": "object", "cls": _class_name(x)}
+
+
+def _observe_leaf(t: Any, version0: int | None, blobs: _Blobs) -> dict:
+    if not isinstance(t, torch.Tensor):
+        return observe_value(t, blobs)
+    obs = observe_tensor(t, blobs)
+    grad = t.grad
+    obs["grad"] = observe_tensor(grad, blobs) if isinstance(grad, torch.Tensor) else None
+    if version0 is not None:
+        obs["ver"] = int(t._version) - version0
+    return obs
+
+
+def _observe_arg(tracked: Any, blobs: _Blobs) -> dict | None:
+    kind = tracked[0]
+    if kind == "plain":
+        return None
+    if kind == "tensor":
+        return _observe_leaf(tracked[1], tracked[2], blobs)
+    if kind == "list":
+        container, items = tracked[1], tracked[2]
+        length = list.__len__(container)
+        observed = []
+        for i, (value, item_tracked) in enumerate(items):
+            if item_tracked[0] == "tensor":
+                obs = _observe_leaf(item_tracked[1], item_tracked[2], blobs)
+            else:
+                obs = observe_value(value, blobs)
+            current = list.__getitem__(container, i) if i < length else None
+            obs["same"] = i < length and current is value
+            if i < length and not obs["same"]:
+                obs["now"] = observe_value(current, blobs)
+            observed.append(obs)
+        return {"k": "list", "len": length, "items": observed}
+    if kind == "module":
+        module, params = tracked[1], tracked[2]
+        observed = {}
+        for name, (original, version0) in params.items():
+            current = getattr(module, name, None)
+            if isinstance(current, torch.Tensor):
+                obs = _observe_leaf(current, version0 if current is original else None, blobs)
+            else:
+                obs = observe_value(current, blobs)
+            obs["same"] = current is original
+            observed[name] = obs
+        return {"k": "module", "cls": _class_name(module), "params": observed}
+    raise ProtocolError(f"unknown tracked kind {kind!r}")
+
+
+def describe_exception(exc: BaseException) -> dict:
+    try:
+        message = str(exc)
+    except BaseException:
+        message = "<the exception's message could not be printed>"
+    where = None
+    if isinstance(exc, SyntaxError) and str(exc.filename or "").startswith("<cell "):
+        where = {"cell": exc.filename[6:-1], "line": exc.lineno, "code": bounded((exc.text or "").strip(), 200)}
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.startswith("<cell "):
+            line = linecache.getline(filename, tb.tb_lineno).strip()
+            where = {"cell": filename[6:-1], "line": tb.tb_lineno, "code": bounded(line, 200)}
+        tb = tb.tb_next
+    return {
+        "type": _class_name(exc),
+        "message": bounded(message),
+        "where": where,
+        "not_implemented": isinstance(exc, NotImplementedError),
+    }
+
+
+# -- the call ----------------------------------------------------------------------
+
+
+def _then(action: dict, ret: Any, args: dict[str, Any], blobs_in: list[bytes], device: str) -> None:
+    op = action.get("op")
+    with torch.enable_grad():
+        if op == "backward":
+            target = ret
+            if action.get("index") is not None:
+                target = ret[action["index"]]
+            if not isinstance(target, torch.Tensor):
+                raise TypeError(f"backward() needs a tensor, the call returned {_class_name(target)}")
+            torch.autograd.backward(target)
+        elif op == "forward_backward":
+            module = args[action["module"]]
+            x = _tensor_from(action["input"], blobs_in, device)
+            module(x).sum().backward()
+        else:
+            raise ProtocolError(f"unknown follow-up action {op!r}")
+
+
+def run_call(
+    fn: Callable[..., Any],
+    request: dict,
+    blobs: list[bytes],
+    *,
+    device: str,
+    catch: type[BaseException] = BaseException,
+) -> tuple[dict, list[bytes]]:
+    """Calls ``fn`` as the request says and returns the observation frame.
+
+    ``catch`` is BaseException inside the child (a student's ``sys.exit`` is an
+    outcome) and Exception on the trusted side (Ctrl-C must still stop us).
+    """
+    out = _Blobs()
+    seed = int(request.get("seed", 0))
+    names = [a.get("name", f"arg{i}") for i, a in enumerate(request["args"])]
+    grad_mode = _GRAD_MODES.get(request.get("grad_mode", "enabled"))
+    if grad_mode is None:
+        raise ProtocolError(f"unknown grad mode {request.get('grad_mode')!r}")
+    with torch.inference_mode(False):
+        reset_state(seed, device)
+        built = [_build(spec, blobs, device) for spec in request["args"]]
+        reset_state(seed, device)  # building modules drew random numbers
+        values = [v for v, _ in built]
+        reply: dict[str, Any] = {"error": None}
+        grad_after = True
+        ret = None
+        try:
+            with grad_mode():
+                try:
+                    ret = fn(*values)
+                finally:
+                    grad_after = torch.is_grad_enabled()
+        except catch as exc:
+            reply["error"] = describe_exception(exc)
+        reply["grad_mode"] = grad_after
+        with _observing():
+            if reply["error"] is None:
+                reply["return"] = observe_value(ret, out)
+            reply["args"] = {n: _observe_arg(tr, out) for n, (_, tr) in zip(names, built)}
+        if reply["error"] is None and request.get("then"):
+            by_name = dict(zip(names, values))
+            then = []
+            for action in request["then"]:
+                step: dict[str, Any] = {"label": action.get("label", action.get("op")), "error": None}
+                try:
+                    _then(action, ret, by_name, blobs, device)
+                except ProtocolError:
+                    raise
+                except catch as exc:
+                    step["error"] = describe_exception(exc)
+                with _observing():
+                    step["args"] = {n: _observe_arg(tr, out) for n, (_, tr) in zip(names, built)}
+                then.append(step)
+            reply["then"] = then
+        torch.set_grad_enabled(True)
+    return reply, out.items

@@ -1,0 +1,228 @@
+"""Frames that cross between the trusted and the untrusted side.
+
+A frame is a JSON header and raw byte blobs, length-prefixed:
+
+    !II (header length, total blob length) | header JSON | blob bytes
+
+The header lists the blob sizes under ``_blobs``; values refer to blobs by
+index. Nothing here unpickles or evaluates: a peer can send wrong data, never
+code. Both sides import this module, so it uses the standard library only.
+"""
+
+from __future__ import annotations
+
+import array
+import json
+import os
+import select
+import socket
+import struct
+import time
+
+_PREFIX = struct.Struct("!II")
+MAX_HEADER_BYTES = 4 << 20
+DEFAULT_MAX_FRAME_BYTES = 64 << 20
+_MAX_FDS_PER_MESSAGE = 4
+
+
+class WireError(Exception):
+    """The peer sent something that is not a valid frame."""
+
+
+class PeerClosed(WireError):
+    """The peer closed its end (or died) before a whole frame arrived."""
+
+
+class FrameTimeout(WireError):
+    """No whole frame arrived (or could be sent) before the deadline."""
+
+
+def pack(header: dict, blobs: list[bytes] | tuple[bytes, ...] = ()) -> bytes:
+    sizes = [len(b) for b in blobs]
+    head = json.dumps({**header, "_blobs": sizes}, separators=(",", ":")).encode()
+    return _PREFIX.pack(len(head), sum(sizes)) + head + b"".join(blobs)
+
+
+class FrameReader:
+    """Reassembles frames from a byte stream, enforcing size caps."""
+
+    def __init__(self, *, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> None:
+        self._buf = bytearray()
+        self.max_frame_bytes = max_frame_bytes
+
+    def feed(self, data: bytes) -> None:
+        self._buf += data
+
+    def pending(self) -> bool:
+        return bool(self._buf)
+
+    def next_frame(self) -> tuple[dict, list[bytes]] | None:
+        buf = self._buf
+        if len(buf) < _PREFIX.size:
+            return None
+        head_len, body_len = _PREFIX.unpack_from(buf)
+        if head_len > MAX_HEADER_BYTES or head_len + body_len > self.max_frame_bytes:
+            raise WireError(
+                f"frame of {head_len + body_len} bytes exceeds the limit of {self.max_frame_bytes} bytes"
+            )
+        end = _PREFIX.size + head_len + body_len
+        if len(buf) < end:
+            return None
+        head = bytes(buf[_PREFIX.size : _PREFIX.size + head_len])
+        body = bytes(buf[_PREFIX.size + head_len : end])
+        del buf[:end]
+        try:
+            header = json.loads(head)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise WireError(f"frame header is not JSON: {exc}") from None
+        if not isinstance(header, dict):
+            raise WireError("frame header is not a JSON object")
+        sizes = header.pop("_blobs", None)
+        if (
+            not isinstance(sizes, list)
+            or not all(type(s) is int and s >= 0 for s in sizes)
+            or sum(sizes) != body_len
+        ):
+            raise WireError("frame blob sizes do not match its body")
+        blobs, at = [], 0
+        for size in sizes:
+            blobs.append(body[at : at + size])
+            at += size
+        return header, blobs
+
+
+class Connection:
+    """One end of a stream socket carrying frames.
+
+    The untrusted side uses the blocking calls. The trusted side always passes
+    a deadline (a ``time.monotonic()`` value) and a size cap, so a peer that
+    stalls, floods or sends garbage costs at most the deadline.
+    """
+
+    def __init__(self, sock: socket.socket, *, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES):
+        self.sock = sock
+        self._reader = FrameReader(max_frame_bytes=max_frame_bytes)
+        self._out = bytearray()
+        self._fds: list[int] = []
+        self.closed = False
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    @property
+    def max_frame_bytes(self) -> int:
+        return self._reader.max_frame_bytes
+
+    @max_frame_bytes.setter
+    def max_frame_bytes(self, value: int) -> None:
+        self._reader.max_frame_bytes = value
+
+    # -- sending -----------------------------------------------------------
+    def queue(self, header: dict, blobs: list[bytes] | tuple[bytes, ...] = ()) -> None:
+        self._out += pack(header, blobs)
+
+    def has_outgoing(self) -> bool:
+        return bool(self._out)
+
+    def send(self, header: dict, blobs=(), *, deadline: float | None = None, fds=()) -> None:
+        data = pack(header, blobs)
+        if fds:
+            # Small control frames only: the descriptors ride on the first byte.
+            self.sock.sendmsg(
+                [data[:1]], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))]
+            )
+            data = data[1:]
+        self._out += data
+        self.flush(deadline=deadline)
+
+    def flush(self, *, deadline: float | None = None) -> None:
+        while self._out:
+            self.pump(deadline=deadline, want_read=False)
+
+    # -- receiving ---------------------------------------------------------
+    def recv(self, *, deadline: float | None = None) -> tuple[dict, list[bytes]]:
+        while True:
+            frame = self._reader.next_frame()
+            if frame is not None:
+                return frame
+            self.pump(deadline=deadline, want_read=True)
+
+    def poll_frame(self) -> tuple[dict, list[bytes]] | None:
+        """A whole frame if one is already buffered or readable now, else None."""
+        frame = self._reader.next_frame()
+        if frame is None:
+            self.pump(timeout=0.0, want_read=True)
+            frame = self._reader.next_frame()
+        return frame
+
+    def take_fd(self) -> int | None:
+        return self._fds.pop(0) if self._fds else None
+
+    def pump(
+        self,
+        *,
+        deadline: float | None = None,
+        timeout: float | None = None,
+        want_read: bool = True,
+    ) -> None:
+        """Move bytes both ways once, waiting at most until deadline/timeout."""
+        if self.closed:
+            raise PeerClosed("connection closed")
+        if timeout is None and deadline is not None:
+            timeout = max(0.0, deadline - time.monotonic())
+        readers = [self.sock] if want_read else []
+        writers = [self.sock] if self._out else []
+        if not readers and not writers:
+            return
+        try:
+            r, w, _ = select.select(readers, writers, [], timeout)
+        except (OSError, ValueError) as exc:
+            raise PeerClosed(str(exc)) from None
+        if not r and not w:
+            if timeout == 0.0:
+                return
+            raise FrameTimeout("deadline passed")
+        if w:
+            try:
+                sent = self.sock.send(self._out, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                sent = 0
+            except OSError as exc:
+                self.closed = True
+                raise PeerClosed(str(exc)) from None
+            del self._out[:sent]
+        if r:
+            self._read_available()
+
+    def _read_available(self) -> None:
+        try:
+            data, ancdata, _flags, _addr = self.sock.recvmsg(
+                1 << 20, socket.CMSG_SPACE(_MAX_FDS_PER_MESSAGE * 4), socket.MSG_DONTWAIT
+            )
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            self.closed = True
+            raise PeerClosed(str(exc)) from None
+        for level, kind, payload in ancdata:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds = array.array("i")
+                fds.frombytes(payload[: len(payload) - len(payload) % fds.itemsize])
+                self._fds.extend(fds)
+        if not data:
+            self.closed = True
+            raise PeerClosed("peer closed the connection")
+        self._reader.feed(data)
+
+    def close(self) -> None:
+        self.closed = True
+        for fd in self._fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._fds.clear()
+        try:
+            self.sock.close()
+        except OSError:
+            pass
