@@ -1,0 +1,37 @@
+"""Grade PyTorch autograd exercises handed in as Jupyter notebooks.
+
+    from grader import grade_notebook, Options
+    report = grade_notebook("submit.ipynb", Options(device="cpu"))
+    print(report.score, "/", report.max_score)
+
+The names below are imported lazily: the untrusted child imports
+``grader.child`` on its own and must not pay for (or see) the rest.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+__all__ = ["GraderError", "Options", "Report", "__version__", "grade_notebook"]
+
+if TYPE_CHECKING:
+    from .errors import GraderError
+    from .grading import Options, grade_notebook
+    from .result import Report
+
+_LAZY = {
+    "GraderError": ("errors", "GraderError"),
+    "Options": ("grading", "Options"),
+    "grade_notebook": ("grading", "grade_notebook"),
+    "Report": ("result", "Report"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attribute = _LAZY[name]
+        return getattr(importlib.import_module(f".{module}", __name__), attribute)
+    raise AttributeError(f"module 'grader' has no attribute {name!r}")

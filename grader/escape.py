@@ -1,0 +1,22 @@
+"""Make text that a student controls safe to show anywhere.
+
+Control characters (ANSI escapes that clear a screen or rewrite a line, OSC
+clipboard writes, backspaces) and bidirectional overrides (which make text
+read differently than it is stored) are replaced by visible escapes. Newlines
+and tabs stay. HTML escaping is the HTML renderer's job on top of this.
+"""
+
+from __future__ import annotations
+
+import re
+
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def clean(text: str) -> str:
+    return _UNSAFE.sub(_visible, text)

@@ -1,0 +1,203 @@
+"""Turning an item's outcome into points, a status and feedback a student can act on.
+
+Feedback names the part of the behaviour that is wrong, shows the smallest
+input found that shows it, what came back and what was expected, and, where
+the failure matches a known mistake, names the mistake and its fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .case import Case
+from .compare import Mismatch
+from .escape import clean
+from .result import ItemResult, MisconceptionHit, PartResult
+
+if TYPE_CHECKING:
+    from .calls import CallOutcome
+    from .engine import Example, ItemSetup, Verdict
+
+RAISED = "(raised)"
+MAX_MESSAGE = 600
+
+
+@dataclass(frozen=True)
+class Failure:
+    case: Case
+    parts: frozenset[str]
+    problems: dict[str, list[Mismatch]] = field(default_factory=dict)
+    error: dict | None = None
+    misconceptions: tuple[MisconceptionHit, ...] = ()
+
+
+def _parts(setup: ItemSetup, failed: frozenset[str] | None, problems: dict[str, list[Mismatch]]) -> tuple[PartResult, ...]:
+    results = []
+    for name, points in setup.parts:
+        part = setup.check.part(name)
+        passed = failed is not None and name not in failed
+        message = ""
+        if failed is not None and name in failed and problems.get(name):
+            message = problems[name][0].message
+        results.append(
+            PartResult(
+                name=name,
+                description=part.description,
+                score=points if passed else 0.0,
+                max_score=points,
+                passed=passed,
+                message=clean(_clip(message)),
+            )
+        )
+    return tuple(results)
+
+
+def _clip(text: str, limit: int = MAX_MESSAGE) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _result(setup: ItemSetup, status: str, feedback: str, **extra: Any) -> ItemResult:
+    parts = extra.pop("parts", None) or _parts(setup, None, {})
+    score = sum(p.score for p in parts)
+    return ItemResult(
+        id=setup.item.id,
+        title=setup.item.title,
+        target=setup.item.target,
+        score=score,
+        max_score=setup.item.points,
+        status=status,
+        feedback=clean(feedback),
+        parts=parts,
+        **extra,
+    )
+
+
+def missing_result(setup: ItemSetup, hint: str) -> ItemResult:
+    return _result(setup, "missing", f"The notebook does not define {setup.item.target}().{hint}")
+
+
+def unavailable_result(setup: ItemSetup, reason: str) -> ItemResult:
+    return _result(setup, "crashed", f"{setup.item.target}() could not be called: {reason}.")
+
+
+def _error_text(error: dict | None) -> str:
+    if not error:
+        return "an error"
+    text = f"{error.get('type', 'an exception')}"
+    message = str(error.get("message", "")).strip()
+    if message:
+        text += f": {_clip(message, 300)}"
+    where = error.get("where")
+    if isinstance(where, dict):
+        text += f" (cell {where.get('cell')}, line {where.get('line')}"
+        code = str(where.get("code") or "").strip()
+        text += f": `{_clip(code, 120)}`)" if code else ")"
+    return text
+
+
+def _misconception_text(hits: tuple[MisconceptionHit, ...]) -> list[str]:
+    return [f"Likely cause: {hit.name}. {hit.fix}" for hit in hits]
+
+
+def _counterexample(case: Case, problems: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {"input": case.to_data()}
+    if problems:
+        data["problems"] = problems
+    return data
+
+
+def build_result(
+    setup: ItemSetup,
+    *,
+    verdicts: list[Verdict],
+    failures: list[Failure],
+    fatal: tuple[CallOutcome, Example] | None,
+    out_of_time: bool,
+    time_s: float,
+) -> ItemResult:
+    target = setup.item.target
+    count = len(verdicts)
+    common = {"examples": count, "time_s": time_s}
+    if fatal is not None:
+        outcome, example = fatal
+        shown = example.case.describe()
+        if outcome.kind == "timeout":
+            text = f"{target}() did not return within the time limit ({outcome.detail}) when called with {shown}."
+            status = "timeout"
+        else:
+            detail = outcome.detail or "the process went away"
+            text = f"{target}() ended its process ({detail}) when called with {shown}."
+            status = "crashed"
+        return _result(setup, status, text, counterexample=_counterexample(example.case), **common)
+
+    if failures and RAISED in failures[0].parts:
+        failure = failures[0]
+        error = failure.error or {}
+        if error.get("not_implemented"):
+            lead = f"{target}() is not implemented yet: it raises {_error_text(error)}."
+        else:
+            lead = f"{target}() raised {_error_text(error)}."
+            lead += f"\nSmallest input that raises: {failure.case.describe()}"
+        lines = [lead, *_misconception_text(failure.misconceptions)]
+        return _result(
+            setup,
+            "error",
+            "\n".join(lines),
+            counterexample=_counterexample(failure.case, [{"part": "call", "message": _error_text(error)}]),
+            misconceptions=failure.misconceptions,
+            **common,
+        )
+
+    if failures:
+        failed = frozenset().union(*(f.parts for f in failures))
+        problems: dict[str, list[Mismatch]] = {}
+        for failure in failures:
+            problems.update(failure.problems)
+        parts = _parts(setup, failed, problems)
+        lines: list[str] = []
+        hits: list[MisconceptionHit] = []
+        for failure in failures:
+            for name, _ in setup.parts:
+                if name not in failure.parts:
+                    continue
+                part = setup.check.part(name)
+                found = failure.problems.get(name, [])
+                if not found:
+                    continue
+                more = f" ({len(found) - 1} more difference{'s' if len(found) > 2 else ''})" if len(found) > 1 else ""
+                lines.append(f"Wrong: {name} ({part.description})")
+                lines.append(f"  {_clip(found[0].message)}{more}")
+            lines.append(f"Smallest failing input: {failure.case.describe()}")
+            new_hits = [h for h in failure.misconceptions if h not in hits]
+            lines.extend(_misconception_text(tuple(new_hits)))
+            hits.extend(new_hits)
+        counterexample = _counterexample(
+            failures[0].case,
+            [{"part": n, "message": _clip(m[0].message)} for n, m in failures[0].problems.items() if m],
+        )
+        return _result(
+            setup,
+            "failed",
+            "\n".join(lines),
+            parts=parts,
+            counterexample=counterexample,
+            misconceptions=tuple(hits),
+            **common,
+        )
+
+    if out_of_time:
+        return _result(
+            setup,
+            "timeout",
+            f"Checking {target}() took longer than the item's time limit after {count} examples; "
+            f"each call must be fast.",
+            **common,
+        )
+    return _result(
+        setup,
+        "passed",
+        f"Correct on all {count} generated inputs.",
+        parts=_parts(setup, frozenset(), {}),
+        **common,
+    )

@@ -1,0 +1,210 @@
+"""The programmatic entry point: grade one notebook, get a Report.
+
+The pipeline, in order:
+
+1. read the submission once (size cap, hash, notebook checks);
+2. load the rubric and start the untrusted child, so that its start-up
+   overlaps the trusted side's;
+3. import the reference, convert the cells, execute the notebook in the child;
+4. grade each rubric item in a fresh worker;
+5. assemble the report.
+"""
+
+from __future__ import annotations
+
+import difflib
+from importlib import metadata
+import os
+import platform
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from typing import TYPE_CHECKING
+
+from . import __version__
+from .session import Limits, NotebookRun, Session
+
+if TYPE_CHECKING:
+    from .assignment import Assignment
+    from .notebook import Notebook
+    from .result import ItemResult, Report
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class Options:
+    assignment: str | None = None
+    device: str = "auto"
+    seed: int | None = None
+    examples: int | None = None
+    plan_cache: Path | None = None  # where stored plans live; None: draw everything afresh
+
+
+def grade_notebook(
+    path: str | os.PathLike[str],
+    options: Options = Options(),
+    *,
+    progress: Callable[[ItemResult], None] | None = None,
+) -> Report:
+    started = time.monotonic()
+    if options.device not in DEVICES:
+        raise ValueError(f"device must be one of {DEVICES}")
+    # The child starts first: importing torch there overlaps all the work here.
+    session = Session(device=options.device, limits=Limits())
+    session.launch()
+    # Imported only now, while the child starts up (hypothesis, numpy, nbformat, nbconvert).
+    from .assignment import resolve, with_reference
+    from .engine import ItemGrader, ItemSetup
+    from .notebook import read_notebook, to_python
+    from .plans import PlanStore
+    from .reference import ReferenceRunner
+    from .result import Report
+    from .rubric import load_rubric
+    from .search import item_seed
+
+    try:
+        notebook = read_notebook(path)
+        rubric = load_rubric(resolve(options.assignment or notebook.assignment))
+        session.apply_limits(rubric.limits)
+        assignment = with_reference(rubric)
+        base_seed = rubric.seed if options.seed is None else options.seed
+        cells = to_python(notebook.cells)
+        plans = PlanStore(options.plan_cache, rubric) if options.plan_cache is not None else None
+        seeds = {item.id: item_seed(base_seed, item.id) for item in rubric.items}
+        if plans is None or not all(
+            plans.has(plans.key(item, seed=seeds[item.id], examples=options.examples or item.examples))
+            for item in rubric.items
+        ):
+            import torch  # noqa: F401  - the reference will run: import while the child starts up
+        run = session.start(cells)
+        reference = ReferenceRunner(lambda: assignment.solution, device_as=run.device)
+        items = []
+        timings = {"notebook": round(run.time_s, 3)}
+        graders = [
+            ItemGrader(
+                ItemSetup(
+                    item=item,
+                    check=assignment.check_for(item),
+                    parts=tuple(assignment.parts_of(item)),
+                    misconceptions=tuple(assignment.misconceptions[m] for m in item.misconceptions),
+                    seed=seeds[item.id],
+                    examples=options.examples or item.examples,
+                ),
+                session=session,
+                reference=reference,
+                defined=run.defined,
+                missing_hint=lambda target: missing_hint(target, notebook, run),
+                plans=plans,
+            )
+            for item in rubric.items
+        ]
+        # One item ahead: the next item's calls run in the child while this
+        # side judges (and, where it failed, shrinks) the current one.
+        for index, grader in enumerate(graders):
+            if index == 0:
+                grader.begin()
+            if index + 1 < len(graders):
+                graders[index + 1].begin()
+            result = grader.finish()
+            timings[result.id] = round(result.time_s, 3)
+            items.append(result)
+            if progress is not None:
+                progress(result)
+    finally:
+        session.close()
+    output_text, output_total, truncated = session.output
+    timings["total"] = round(time.monotonic() - started, 3)
+    return Report(
+        assignment=rubric.assignment,
+        title=rubric.title,
+        submission=str(path),
+        items=tuple(items),
+        notebook=_notebook_report(notebook, run, output_total, truncated),
+        environment=_environment(assignment, run, base_seed, options),
+        timings=timings,
+    )
+
+
+def missing_hint(target: str, notebook: Notebook, run: NotebookRun) -> str:
+    definition = re.compile(rf"^\s*(?:async\s+)?def\s+{re.escape(target)}\s*\(|^\s*{re.escape(target)}\s*=", re.M)
+    statuses = {c.index: c for c in run.cells}
+    for cell in notebook.cells:
+        if definition.search(cell.source):
+            ran = statuses.get(cell.index)
+            if ran is not None and ran.status != "ok":
+                why = ran.status if ran.error is None else f"{ran.error.get('type')}: {str(ran.error.get('message'))[:200]}"
+                return f" Cell {cell.index} defines it, but running that cell failed ({why})."
+    hint = difflib.get_close_matches(target, sorted(run.defined), n=1, cutoff=0.75)
+    if hint:
+        return f" It defines {hint[0]}(): check the name, it must be exactly {target}."
+    if run.stopped:
+        return f" Execution stopped early: {run.stopped}."
+    return ""
+
+
+def _notebook_report(notebook: Notebook, run: NotebookRun, output_total: int, truncated: bool) -> NotebookReport:
+    from .escape import clean
+    from .result import CellReport, NotebookReport
+
+    cells = tuple(
+        CellReport(
+            index=c.index,
+            status=c.status,
+            error=clean(_error_line(c.error)),
+            skipped_imports=tuple(clean(str(s.get("error", ""))[:200]) for s in c.skipped_imports),
+        )
+        for c in run.cells
+    )
+    return NotebookReport(
+        path=notebook.path,
+        sha256=notebook.sha256,
+        size=notebook.size,
+        nbformat=notebook.nbformat,
+        code_cells=len(notebook.cells),
+        cells=cells,
+        magics=tuple({"cell": m.cell, "line": m.line, "kind": m.kind, "text": clean(m.text)} for m in notebook.magics),
+        output_bytes=output_total,
+        output_truncated=truncated,
+        starts=run.starts,
+        stopped=run.stopped,
+        warnings=tuple(clean(w) for w in notebook.warnings),
+    )
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "?"
+
+
+def _error_line(error: dict | None) -> str:
+    if not error:
+        return ""
+    text = f"{error.get('type')}: {str(error.get('message', ''))[:300]}"
+    where = error.get("where")
+    if isinstance(where, dict) and where.get("line"):
+        text += f" (line {where.get('line')})"
+    return text
+
+
+def _environment(assignment: Assignment, run: NotebookRun, seed: int, options: Options) -> Environment:
+    from .result import Environment
+
+    return Environment(
+        grader_version=__version__,
+        python=platform.python_version(),
+        torch=run.torch_version,
+        hypothesis=_version("hypothesis"),
+        platform=f"{sys.platform}-{platform.machine()}",
+        device=run.device,
+        device_name=run.device_name,
+        seed=seed,
+        examples_per_item=options.examples or assignment.rubric.examples,
+        sandbox="none",
+    )

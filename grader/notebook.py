@@ -1,0 +1,179 @@
+"""Read a submission once, check that it is a notebook, convert its code cells.
+
+The bytes are read once and hashed; everything after works on that copy, so a
+file swapped during grading changes nothing. Stored outputs are dropped before
+anything looks at the cells: the grader never renders or trusts them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import stat
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import NotebookError
+
+MAX_NOTEBOOK_BYTES = 64 << 20
+_MAGIC_LINE = re.compile(r"^\s*(?:[A-Za-z_][\w.]*\s*=\s*)?(!|%%?)(.*)$")
+
+
+@dataclass(frozen=True)
+class Magic:
+    """A line of IPython syntax that the grader records and never runs."""
+
+    cell: int
+    line: int
+    kind: str  # "shell", "line_magic" or "cell_magic"
+    text: str
+
+
+@dataclass(frozen=True)
+class CodeCell:
+    index: int  # 1-based position among all of the notebook's cells
+    source: str
+
+
+@dataclass(frozen=True)
+class Notebook:
+    path: str
+    sha256: str
+    size: int
+    nbformat: str
+    assignment: str | None
+    cells: tuple[CodeCell, ...]
+    magics: tuple[Magic, ...]
+    warnings: tuple[str, ...]
+
+
+def read_notebook(path: str | os.PathLike[str], *, max_bytes: int = MAX_NOTEBOOK_BYTES) -> Notebook:
+    shown = str(path)
+    data = _read_bytes(Path(path), shown, max_bytes)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise NotebookError(f"{shown}: not a notebook: the file is not UTF-8 text (byte {exc.start})") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise NotebookError(
+            f"{shown}: not a notebook: malformed JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})"
+        ) from None
+    if not isinstance(doc, dict) or "nbformat" not in doc:
+        raise NotebookError(f"{shown}: not a Jupyter notebook: no 'nbformat' field at the top level")
+    major, minor = doc.get("nbformat"), doc.get("nbformat_minor", 0)
+    if type(major) is not int or type(minor) is not int:
+        raise NotebookError(f"{shown}: not a Jupyter notebook: 'nbformat' is not an integer")
+    if major < 4:
+        raise NotebookError(
+            f"{shown}: notebook format {major} is too old; open and save it in Jupyter "
+            f"(or run `jupyter nbconvert --to notebook --nbformat 4`) to upgrade it to format 4"
+        )
+    if major > 4:
+        raise NotebookError(f"{shown}: notebook format {major} is newer than this grader reads (4)")
+    cells = doc.get("cells")
+    if not isinstance(cells, list) or not all(isinstance(c, dict) for c in cells):
+        raise NotebookError(f"{shown}: not a Jupyter notebook: 'cells' is not a list of cells")
+
+    code_cells = []
+    for i, cell in enumerate(cells, start=1):
+        if "outputs" in cell:
+            cell["outputs"] = []
+        if "execution_count" in cell:
+            cell["execution_count"] = None
+        if cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        if isinstance(source, list) and all(isinstance(s, str) for s in source):
+            source = "".join(source)
+        if not isinstance(source, str):
+            raise NotebookError(f"{shown}: not a Jupyter notebook: cell {i} has a source that is not text")
+        code_cells.append(CodeCell(index=i, source=source))
+
+    metadata = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+    grader_meta = metadata.get("grader") if isinstance(metadata.get("grader"), dict) else {}
+    assignment = grader_meta.get("assignment")
+    return Notebook(
+        path=shown,
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        nbformat=f"{major}.{minor}",
+        assignment=assignment if isinstance(assignment, str) else None,
+        cells=tuple(code_cells),
+        magics=tuple(m for c in code_cells for m in _magics(c)),
+        warnings=_schema_warnings(doc),
+    )
+
+
+def _read_bytes(path: Path, shown: str, max_bytes: int) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if stat.S_ISDIR(info.st_mode):
+                raise NotebookError(f"{shown}: is a directory, not a notebook")
+            if not stat.S_ISREG(info.st_mode):
+                raise NotebookError(f"{shown}: not a regular file")
+            data = handle.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise NotebookError(f"{shown}: no such file") from None
+    except IsADirectoryError:
+        raise NotebookError(f"{shown}: is a directory, not a notebook") from None
+    except PermissionError:
+        raise NotebookError(f"{shown}: permission denied") from None
+    if len(data) > max_bytes:
+        raise NotebookError(f"{shown}: the file is larger than the {max_bytes >> 20} MiB a notebook may have")
+    if not data.strip():
+        raise NotebookError(f"{shown}: not a notebook: the file is empty")
+    return data
+
+
+def _magics(cell: CodeCell) -> list[Magic]:
+    found = []
+    for number, line in enumerate(cell.source.splitlines(), start=1):
+        match = _MAGIC_LINE.match(line)
+        if not match:
+            continue
+        sigil, rest = match.groups()
+        if sigil == "%%" and number != 1:
+            continue
+        kind = {"!": "shell", "%": "line_magic", "%%": "cell_magic"}[sigil]
+        text = (sigil + rest).strip()
+        found.append(Magic(cell=cell.index, line=number, kind=kind, text=text[:300]))
+    return found
+
+
+def _schema_warnings(doc: dict) -> tuple[str, ...]:
+    import nbformat
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            node = nbformat.from_dict(doc)
+            nbformat.validate(node, relax_add_props=True)
+    except nbformat.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
+        message = str(exc.message)[:200]
+        return (f"the notebook does not fully follow the nbformat schema at {where}: {message}; graded anyway",)
+    except Exception as exc:  # nbformat can choke on odd documents; grading can still go on
+        return (f"the notebook could not be validated against the nbformat schema ({type(exc).__name__}); graded anyway",)
+    return ()
+
+
+def to_python(cells: tuple[CodeCell, ...]) -> list[tuple[int, str]]:
+    """IPython syntax to plain Python, the way ``jupyter nbconvert --to python`` does it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from nbconvert.filters.strings import ipython2python
+
+        converted = []
+        for cell in cells:
+            try:
+                converted.append((cell.index, ipython2python(cell.source)))
+            except Exception:
+                # Left as it is, the cell fails to compile in the child and is recorded there.
+                converted.append((cell.index, cell.source))
+    return converted

@@ -1,0 +1,398 @@
+"""One submission's untrusted side, seen from the trusted side.
+
+A session starts the child, has it execute the notebook cell by cell under
+the notebook and cell time limits, and then opens one worker per rubric item.
+When the child dies or hangs, the session starts a new one and runs the
+notebook again, leaving out the cell that killed or hung it, so one bad cell
+or one bad function costs only what it touched.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from dataclasses import dataclass, field
+
+from .child.wire import Connection, FrameTimeout, PeerClosed, WireError
+from .errors import GraderError
+from .sandbox import ChildProcess, start_child
+
+STARTUP_SECONDS = 60.0
+OPEN_SECONDS = 10.0
+KILL_CONFIRM_SECONDS = 2.0
+MAX_STARTS = 6
+
+
+@dataclass(frozen=True)
+class Limits:
+    notebook_s: float = 120.0
+    cell_s: float = 60.0
+    call_s: float = 10.0
+    item_s: float = 60.0
+    output_bytes: int = 1 << 20
+    frame_bytes: int = 64 << 20
+
+
+@dataclass(frozen=True)
+class CellRun:
+    index: int
+    status: str  # "ok", "error", "timeout", "crashed", "not run"
+    error: dict | None = None
+    skipped_imports: tuple[dict, ...] = ()
+    time_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class NotebookRun:
+    cells: tuple[CellRun, ...]
+    defined: frozenset[str]
+    device: str
+    device_name: str
+    starts: int
+    stopped: str | None  # why execution stopped early, if it did
+    time_s: float
+    torch_version: str = ""
+
+
+class DeviceUnavailable(GraderError):
+    """The device asked for is not there."""
+
+
+class WorkerUnavailable(Exception):
+    """The child could not provide a worker even after a restart."""
+
+
+@dataclass
+class Worker:
+    conn: Connection
+    pid: int
+    inline: bool
+    next_id: int = 0
+
+
+@dataclass
+class _Attempt:
+    results: dict[int, CellRun] = field(default_factory=dict)
+    ready: dict | None = None
+    died_in: int | None = None
+    hung_in: int | None = None
+    out_of_time: bool = False
+
+
+class Session:
+    def __init__(self, *, device: str, limits: Limits) -> None:
+        self._cells: list[tuple[int, str]] = []
+        self._device = device
+        self.limits = limits
+        self._child: ChildProcess | None = None
+        self._skip: set[int] = set()
+        self._exits: dict[int, str] = {}
+        self._worker_pids: set[int] = set()
+        self.starts = 0
+        self.run: NotebookRun | None = None
+        self._output_total = 0
+        self._output_text: list[str] = []
+        self._output_truncated = False
+        self._rerun_deadline_s = limits.notebook_s
+        self._early: ChildProcess | None = None
+        self._torch_version = ""
+
+    # -- executing the notebook -------------------------------------------------
+    def launch(self) -> None:
+        """Starts the first child now, so its start-up overlaps the trusted side's."""
+        if self._early is None:
+            self._early = self._launch()
+
+    def apply_limits(self, limits: Limits) -> None:
+        """Takes the rubric's limits, also for a child launched before they were known."""
+        self.limits = limits
+        self._rerun_deadline_s = limits.notebook_s
+        if self._child is not None:
+            self._child.output.cap = max(0, limits.output_bytes - self._output_total)
+            self._child.control.max_frame_bytes = limits.frame_bytes
+
+    def start(self, cells: list[tuple[int, str]]) -> NotebookRun:
+        """Executes the notebook's (converted) code cells; returns what happened."""
+        self._cells = list(cells)
+        began = time.monotonic()
+        deadline = began + self.limits.notebook_s
+        attempt = _Attempt()
+        stopped = None
+        while True:
+            attempt = self._execute(deadline)
+            if attempt.ready is not None:
+                break
+            if self.starts >= MAX_STARTS:
+                stopped = "the notebook's process kept dying or hanging"
+                break
+            if attempt.died_in is not None:
+                self._skip.add(attempt.died_in)
+                continue
+            if attempt.hung_in is not None:
+                self._skip.add(attempt.hung_in)
+                continue
+            if attempt.out_of_time:
+                stopped = f"the notebook did not finish within its time limit ({self.limits.notebook_s:g} s)"
+                # Run what finished in time once more, without the rest, so the
+                # functions defined before the limit can still be graded.
+                cut = next((c for c, r in sorted(attempt.results.items()) if r.status == "timeout"), None)
+                if cut is None:
+                    break
+                self._skip.update(i for i, _ in self._cells if i >= cut)
+                elapsed = sum(r.time_s for r in attempt.results.values() if r.status != "timeout")
+                rerun = self._execute(time.monotonic() + 2 * elapsed + 30)
+                if rerun.ready is not None:
+                    for index, result in attempt.results.items():
+                        rerun.results.setdefault(index, result)
+                attempt = rerun
+                break
+            stopped = "the notebook's process could not be started"
+            break
+        cells = []
+        for index, _ in self._cells:
+            result = attempt.results.get(index)
+            if result is None:
+                result = CellRun(index=index, status="not run")
+            cells.append(result)
+        ready = attempt.ready or {}
+        self.run = NotebookRun(
+            cells=tuple(cells),
+            defined=frozenset(ready.get("defined", ())),
+            device=ready.get("device", self._device if self._device != "auto" else "cpu"),
+            device_name=str(ready.get("device_name", ""))[:200],
+            starts=self.starts,
+            stopped=stopped,
+            time_s=time.monotonic() - began,
+            torch_version=self._torch_version,
+        )
+        self._rerun_deadline_s = max(30.0, 2 * self.run.time_s + 30)
+        return self.run
+
+    def _launch(self) -> ChildProcess:
+        self._discard_child()
+        self.starts += 1
+        self._child = start_child(
+            output_cap=max(0, self.limits.output_bytes - self._output_total),
+            max_frame_bytes=self.limits.frame_bytes,
+        )
+        return self._child
+
+    def _execute(self, deadline: float) -> _Attempt:
+        attempt = _Attempt()
+        child, self._early = (self._early, None) if self._early is not None else (self._launch(), None)
+        control = child.control
+        try:
+            hello, _ = control.recv(deadline=time.monotonic() + STARTUP_SECONDS)
+            if hello.get("ev") != "hello":
+                raise WireError("the child did not say hello")
+            self._torch_version = str(hello.get("torch", ""))[:50]
+            control.send(
+                {"op": "load", "cells": self._cells, "skip": sorted(self._skip), "device": self._device},
+                deadline=time.monotonic() + STARTUP_SECONDS,
+            )
+        except WireError:
+            return attempt
+        current: int | None = None
+        started = time.monotonic()
+        while True:
+            now = time.monotonic()
+            limit = deadline
+            if current is not None:
+                limit = min(limit, started + self.limits.cell_s)
+            try:
+                header, _ = control.recv(deadline=limit)
+            except FrameTimeout:
+                if current is None:
+                    attempt.out_of_time = True
+                    return attempt
+                spent = time.monotonic() - started
+                attempt.results[current] = CellRun(index=current, status="timeout", time_s=spent)
+                if spent >= self.limits.cell_s:
+                    attempt.hung_in = current
+                else:
+                    attempt.out_of_time = True
+                return attempt
+            except WireError:
+                if current is not None:
+                    status = self._child_exit_text()
+                    attempt.results[current] = CellRun(
+                        index=current,
+                        status="crashed",
+                        error={"type": "process died", "message": status, "where": None},
+                        time_s=time.monotonic() - started,
+                    )
+                    attempt.died_in = current
+                return attempt
+            event = header.get("ev")
+            if event == "cell" and header.get("phase") == "start":
+                current, started = int(header["index"]), now
+            elif event == "cell" and header.get("phase") == "end" and current is not None:
+                attempt.results[current] = CellRun(
+                    index=current,
+                    status="ok" if header.get("ok") else "error",
+                    error=header.get("error"),
+                    skipped_imports=tuple(header.get("skipped_imports") or ()),
+                    time_s=time.monotonic() - started,
+                )
+                current = None
+            elif event == "ready":
+                attempt.ready = header
+                return attempt
+            elif event == "fatal":
+                raise DeviceUnavailable(str(header.get("message"))[:300])
+
+    def _child_exit_text(self) -> str:
+        child = self._child
+        if child is None:
+            return "the process is gone"
+        try:
+            code = child.proc.wait(timeout=2)
+        except Exception:
+            return "the process stopped answering"
+        return describe_exit(code)
+
+    # -- workers -----------------------------------------------------------------
+    def open_worker(self) -> Worker:
+        for attempt in range(2):
+            if self._child is None or not self._child.alive():
+                self._restart()
+            try:
+                return self._open()
+            except (WireError, OSError):
+                self._discard_child()
+        raise WorkerUnavailable("the notebook's process could not start a worker")
+
+    def _restart(self) -> None:
+        if self.starts >= MAX_STARTS + 4:
+            raise WorkerUnavailable("the notebook's process was restarted too often")
+        attempt = self._execute(time.monotonic() + self._rerun_deadline_s)
+        if attempt.ready is None:
+            self._discard_child()
+            raise WorkerUnavailable("running the notebook again failed")
+
+    def _open(self) -> Worker:
+        assert self._child is not None
+        control = self._child.control
+        control.send({"op": "open"}, deadline=time.monotonic() + OPEN_SECONDS)
+        deadline = time.monotonic() + OPEN_SECONDS
+        while True:
+            header, _ = control.recv(deadline=deadline)
+            if self._note_event(header):
+                continue
+            if header.get("ev") == "opened":
+                break
+        fd = control.take_fd()
+        if fd is None:
+            raise WireError("no worker socket arrived")
+        sock = socket.socket(fileno=fd)
+        if sock.family != socket.AF_UNIX or sock.type != socket.SOCK_STREAM:
+            sock.close()
+            raise WireError("the worker socket is not a Unix stream socket")
+        pid = int(header.get("pid", 0))
+        inline = bool(header.get("inline"))
+        if not inline and pid > 0:
+            self._worker_pids.add(pid)
+        return Worker(conn=Connection(sock, max_frame_bytes=self.limits.frame_bytes), pid=pid, inline=inline)
+
+    def _note_event(self, header: dict) -> bool:
+        """Records asynchronous events; True if the frame was one."""
+        event = header.get("ev")
+        if event == "exited":
+            pid = int(header.get("pid", 0))
+            if "signal" in header:
+                self._exits[pid] = describe_exit(-int(header["signal"]))
+            else:
+                self._exits[pid] = describe_exit(int(header.get("code", 0)))
+            self._worker_pids.discard(pid)
+            return True
+        return event == "magic"
+
+    def _drain_events(self, deadline: float, until_pid: int | None = None) -> None:
+        if self._child is None:
+            return
+        control = self._child.control
+        while until_pid is None or until_pid not in self._exits:
+            try:
+                if until_pid is None:
+                    frame = control.poll_frame()
+                    if frame is None:
+                        return
+                else:
+                    frame = control.recv(deadline=deadline)
+            except WireError:
+                return
+            self._note_event(frame[0])
+
+    def close_worker(self, worker: Worker) -> None:
+        try:
+            worker.conn.send({"op": "end"}, deadline=time.monotonic() + 1.0)
+        except WireError:
+            pass
+        worker.conn.close()
+
+    def kill_worker(self, worker: Worker) -> None:
+        """Stops a worker that missed its deadline; restarts the child if need be."""
+        worker.conn.close()
+        if worker.inline or self._child is None or not self._child.alive():
+            self._discard_child()
+            return
+        try:
+            self._child.control.send({"op": "kill", "pid": worker.pid}, deadline=time.monotonic() + 1.0)
+            self._drain_events(time.monotonic() + KILL_CONFIRM_SECONDS, until_pid=worker.pid)
+        except WireError:
+            pass
+        if worker.pid not in self._exits:
+            self._discard_child()
+
+    def exit_status(self, worker: Worker, *, wait: float = 1.0) -> str:
+        """How a worker that went away ended, as far as can be told."""
+        if worker.inline:
+            text = self._child_exit_text() if self._child is not None else "the process is gone"
+            self._discard_child()
+            return text
+        self._drain_events(time.monotonic() + wait, until_pid=worker.pid)
+        return self._exits.get(worker.pid, "the process went away")
+
+    # -- cleanup -----------------------------------------------------------------
+    def _discard_child(self) -> None:
+        child, self._child = self._child, None
+        if child is None:
+            return
+        for pid in list(self._worker_pids):
+            for kill in (os.killpg, os.kill):
+                try:
+                    kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+        self._worker_pids.clear()
+        child.kill()
+        self._output_total += child.output.total
+        self._output_truncated |= child.output.truncated
+        self._output_text.append(child.output.text())
+
+    def close(self) -> None:
+        if self._child is not None:
+            try:
+                self._child.control.send({"op": "quit"}, deadline=time.monotonic() + 0.5)
+            except WireError:
+                pass
+        self._discard_child()
+
+    @property
+    def output(self) -> tuple[str, int, bool]:
+        """(captured text, total bytes printed, truncated?) over every start."""
+        return "".join(self._output_text), self._output_total, self._output_truncated
+
+
+def describe_exit(code: int | None) -> str:
+    if code is None:
+        return "the process is still running"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"the process was killed by {name}"
+    return f"the process exited with status {code}"
