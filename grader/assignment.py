@@ -153,9 +153,7 @@ def _validate(assignment: Assignment) -> None:
             raise RubricError(f"{where}.check: the reference has no check '{item.check}'{extra}")
         check = assignment.checks[item.check]
         if check.target != item.target:
-            raise RubricError(
-                f"{where}.target: '{item.target}', but check '{item.check}' tests '{check.target}'"
-            )
+            raise RubricError(f"{where}.target: '{item.target}', but check '{item.check}' tests '{check.target}'")
         names = [p.name for p in check.parts]
         for name, _ in item.parts:
             if name not in names:

@@ -14,8 +14,8 @@ the points of each part and the misconceptions to look for.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping
 
 import numpy as np
 from hypothesis import strategies as st

@@ -9,7 +9,7 @@ the child rebuilds fresh tensors from it for every call.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +40,7 @@ class LinearArg:
     bias_grad: np.ndarray | None = None
 
 
-Arg = Union[TensorArg, LinearArg, float, int, bool, list]
+Arg = TensorArg | LinearArg | float | int | bool | list
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class ForwardBackward:
     label: str = "after a forward and backward pass"
 
 
-Action = Union[Backward, ForwardBackward]
+Action = Backward | ForwardBackward
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,7 +102,9 @@ class Case:
                 then.append(Backward(index=action.get("index"), label=action["label"]))
             else:
                 then.append(
-                    ForwardBackward(module=action["module"], input=_array(action["input"], blobs), label=action["label"])
+                    ForwardBackward(
+                        module=action["module"], input=_array(action["input"], blobs), label=action["label"]
+                    )
                 )
         return cls(args=args, grad_mode=header.get("grad_mode", "enabled"), then=tuple(then))
 

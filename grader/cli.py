@@ -31,20 +31,46 @@ EXIT_GRADED, EXIT_BELOW, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 )
 @click.argument("submission", type=click.Path(path_type=Path, dir_okay=True, exists=False))
 @click.option(
-    "-a", "--assignment", metavar="ID_OR_PATH",
+    "-a",
+    "--assignment",
+    metavar="ID_OR_PATH",
     help="Assignment id (rubrics/<id>.yaml) or rubric file. Default: the notebook's metadata, else autograd-basics.",
 )
-@click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Report format.")
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write the report to FILE instead of standard output.")
+@click.option(
+    "-f", "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Report format."
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the report to FILE instead of standard output.",
+)
 @click.option("--fail-under", type=float, metavar="POINTS", help="Exit with status 1 when the score is below POINTS.")
-@click.option("--device", type=click.Choice(("auto", "cpu", "cuda")), default="auto", show_default=True, help="Where the student's code runs; auto picks cuda when available.")
-@click.option("--seed", type=click.IntRange(min=0), help="Override the rubric's seed (draws other inputs; recorded in the report).")
+@click.option(
+    "--device",
+    type=click.Choice(("auto", "cpu", "cuda")),
+    default="auto",
+    show_default=True,
+    help="Where the student's code runs; auto picks cuda when available.",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    help="Override the rubric's seed (draws other inputs; recorded in the report).",
+)
 @click.option("--examples", type=click.IntRange(min=1), help="Override the number of generated examples per item.")
 @click.option(
-    "--cache-dir", type=click.Path(path_type=Path, file_okay=False), envvar="GRADER_CACHE_DIR",
-    help="Where stored plans (drawn inputs and reference answers) are kept.  [default: ~/.cache/grader/plans; env GRADER_CACHE_DIR]",
+    "--cache-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="GRADER_CACHE_DIR",
+    help=(
+        "Where stored plans (drawn inputs and reference answers) are kept.  "
+        "[default: ~/.cache/grader/plans; env GRADER_CACHE_DIR]"
+    ),
 )
-@click.option("--no-cache", is_flag=True, help="Draw every input and rerun the reference; read and write no stored plans.")
+@click.option(
+    "--no-cache", is_flag=True, help="Draw every input and rerun the reference; read and write no stored plans."
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress on standard error.")
 @click.version_option(__version__, "--version", prog_name="grade")
 def grade(
@@ -112,7 +138,9 @@ def _check_writable(path: Path) -> None:
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    handle = tempfile.NamedTemporaryFile("w", dir=path.parent or ".", prefix=f".{path.name}.", delete=False, encoding="utf-8")
+    handle = tempfile.NamedTemporaryFile(
+        "w", dir=path.parent or ".", prefix=f".{path.name}.", delete=False, encoding="utf-8"
+    )
     try:
         with handle:
             handle.write(text)

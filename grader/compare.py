@@ -37,9 +37,7 @@ class Mismatch:
 def _pattern(pattern: str) -> re.Pattern[str]:
     """Fact patterns: ``*`` stands for one path step (no '.', ':' or ']'), ``**`` for anything."""
     parts = re.split(r"(\*\*|\*)", pattern)
-    regex = "".join(
-        ".*" if part == "**" else r"[^.:\]]*" if part == "*" else re.escape(part) for part in parts
-    )
+    regex = "".join(".*" if part == "**" else r"[^.:\]]*" if part == "*" else re.escape(part) for part in parts)
     return re.compile(regex + r"\Z")
 
 
@@ -176,7 +174,11 @@ def compare_arrays(got: np.ndarray, want: np.ndarray, tolerance: Tolerance) -> s
 def _element_report(got: np.ndarray, want: np.ndarray, bad: np.ndarray, diff: np.ndarray | None) -> str:
     count, total = int(np.count_nonzero(bad)), int(bad.size)
     first = tuple(int(i) for i in np.argwhere(bad)[0]) if bad.ndim else ()
-    text = (f"{count} of {total} element{'s' if total != 1 else ''} differ{'s' if count == 1 else ''}") if bad.ndim else "differs"
+    text = (
+        (f"{count} of {total} element{'s' if total != 1 else ''} differ{'s' if count == 1 else ''}")
+        if bad.ndim
+        else "differs"
+    )
     if diff is not None:
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             finite_bad = bad & np.isfinite(diff)
@@ -241,7 +243,12 @@ def _shape(shape: tuple[int, ...]) -> str:
 # -- naming facts for people -------------------------------------------------------
 
 _SUFFIXES = (
-    ".requires_grad", ".grad_fn", ".is_leaf", ".grad_cleared", ".same_object", ".grad",
+    ".requires_grad",
+    ".grad_fn",
+    ".is_leaf",
+    ".grad_cleared",
+    ".same_object",
+    ".grad",
 )
 
 
@@ -287,7 +294,8 @@ def _sentence(path: str, message: str, got: Fact, labels: dict[str, str]) -> str
         owner = _name(base[: -len(".grad_fn")], labels)
         return (
             f"{owner} has a grad_fn{after}: it is a node of a computation graph, expected no history"
-            if got else f"{owner} has no grad_fn{after}, expected it to be connected to the graph"
+            if got
+            else f"{owner} has no grad_fn{after}, expected it to be connected to the graph"
         )
     if base.endswith(".requires_grad"):
         owner = _name(base[: -len(".requires_grad")], labels)

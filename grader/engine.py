@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from .authoring import Check, Evidence
 from .calls import CallOutcome, CallStream
@@ -50,6 +50,10 @@ class Verdict:
     student: Observation
     failed: frozenset[str]
     problems: dict[str, list[Mismatch]] = field(default_factory=dict)
+
+
+def _fails_besides(excluded: frozenset[str]) -> Callable[[frozenset[str]], bool]:
+    return lambda failed: bool(failed - {RAISED} - excluded)
 
 
 class _Interesting(Exception):
@@ -227,7 +231,7 @@ class ItemGrader:
         failing = frozenset().union(*(v.failed for v in verdicts)) - {RAISED}
         excluded: frozenset[str] = frozenset()
         while failing - excluded and self._fatal is None:
-            found = self._shrink(lambda failed: bool(failed - {RAISED} - excluded))
+            found = self._shrink(_fails_besides(excluded))
             if found is None:  # the search was cut short: report the first failing example as drawn
                 found = next((v for v in verdicts if v.failed - {RAISED} - excluded), None)
                 if found is None:

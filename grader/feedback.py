@@ -32,7 +32,9 @@ class Failure:
     misconceptions: tuple[MisconceptionHit, ...] = ()
 
 
-def _parts(setup: ItemSetup, failed: frozenset[str] | None, problems: dict[str, list[Mismatch]]) -> tuple[PartResult, ...]:
+def _parts(
+    setup: ItemSetup, failed: frozenset[str] | None, problems: dict[str, list[Mismatch]]
+) -> tuple[PartResult, ...]:
     results = []
     for name, points in setup.parts:
         part = setup.check.part(name)
@@ -116,88 +118,86 @@ def build_result(
     out_of_time: bool,
     time_s: float,
 ) -> ItemResult:
-    target = setup.item.target
-    count = len(verdicts)
-    common = {"examples": count, "time_s": time_s}
+    common: dict[str, Any] = {"examples": len(verdicts), "time_s": time_s}
     if fatal is not None:
-        outcome, example = fatal
-        shown = example.case.describe()
-        if outcome.kind == "timeout":
-            text = f"{target}() did not return within the time limit ({outcome.detail}) when called with {shown}."
-            status = "timeout"
-        else:
-            detail = outcome.detail or "the process went away"
-            text = f"{target}() ended its process ({detail}) when called with {shown}."
-            status = "crashed"
-        return _result(setup, status, text, counterexample=_counterexample(example.case), **common)
-
+        return _ended_result(setup, *fatal, common)
     if failures and RAISED in failures[0].parts:
-        failure = failures[0]
-        error = failure.error or {}
-        if error.get("not_implemented"):
-            lead = f"{target}() is not implemented yet: it raises {_error_text(error)}."
-        else:
-            lead = f"{target}() raised {_error_text(error)}."
-            lead += f"\nSmallest input that raises: {failure.case.describe()}"
-        lines = [lead, *_misconception_text(failure.misconceptions)]
-        return _result(
-            setup,
-            "error",
-            "\n".join(lines),
-            counterexample=_counterexample(failure.case, [{"part": "call", "message": _error_text(error)}]),
-            misconceptions=failure.misconceptions,
-            **common,
-        )
-
+        return _raised_result(setup, failures[0], common)
     if failures:
-        failed = frozenset().union(*(f.parts for f in failures))
-        problems: dict[str, list[Mismatch]] = {}
-        for failure in failures:
-            problems.update(failure.problems)
-        parts = _parts(setup, failed, problems)
-        lines: list[str] = []
-        hits: list[MisconceptionHit] = []
-        for failure in failures:
-            for name, _ in setup.parts:
-                if name not in failure.parts:
-                    continue
-                part = setup.check.part(name)
-                found = failure.problems.get(name, [])
-                if not found:
-                    continue
-                more = f" ({len(found) - 1} more difference{'s' if len(found) > 2 else ''})" if len(found) > 1 else ""
-                lines.append(f"Wrong: {name} ({part.description})")
-                lines.append(f"  {_clip(found[0].message)}{more}")
-            lines.append(f"Smallest failing input: {failure.case.describe()}")
-            new_hits = [h for h in failure.misconceptions if h not in hits]
-            lines.extend(_misconception_text(tuple(new_hits)))
-            hits.extend(new_hits)
-        counterexample = _counterexample(
-            failures[0].case,
-            [{"part": n, "message": _clip(m[0].message)} for n, m in failures[0].problems.items() if m],
-        )
-        return _result(
-            setup,
-            "failed",
-            "\n".join(lines),
-            parts=parts,
-            counterexample=counterexample,
-            misconceptions=tuple(hits),
-            **common,
-        )
-
+        return _failed_result(setup, failures, common)
     if out_of_time:
         return _result(
             setup,
             "timeout",
-            f"Checking {target}() took longer than the item's time limit after {count} examples; "
-            f"each call must be fast.",
+            f"Checking {setup.item.target}() took longer than the item's time limit after "
+            f"{len(verdicts)} examples; each call must be fast.",
             **common,
         )
     return _result(
         setup,
         "passed",
-        f"Correct on all {count} generated inputs.",
+        f"Correct on all {len(verdicts)} generated inputs.",
         parts=_parts(setup, frozenset(), {}),
+        **common,
+    )
+
+
+def _ended_result(setup: ItemSetup, outcome: CallOutcome, example: Example, common: dict[str, Any]) -> ItemResult:
+    target, shown = setup.item.target, example.case.describe()
+    if outcome.kind == "timeout":
+        text = f"{target}() did not return within the time limit ({outcome.detail}) when called with {shown}."
+        status = "timeout"
+    else:
+        text = f"{target}() ended its process ({outcome.detail or 'the process went away'}) when called with {shown}."
+        status = "crashed"
+    return _result(setup, status, text, counterexample=_counterexample(example.case), **common)
+
+
+def _raised_result(setup: ItemSetup, failure: Failure, common: dict[str, Any]) -> ItemResult:
+    target, error = setup.item.target, failure.error or {}
+    if error.get("not_implemented"):
+        lead = f"{target}() is not implemented yet: it raises {_error_text(error)}."
+    else:
+        lead = f"{target}() raised {_error_text(error)}.\nSmallest input that raises: {failure.case.describe()}"
+    return _result(
+        setup,
+        "error",
+        "\n".join([lead, *_misconception_text(failure.misconceptions)]),
+        counterexample=_counterexample(failure.case, [{"part": "call", "message": _error_text(error)}]),
+        misconceptions=failure.misconceptions,
+        **common,
+    )
+
+
+def _failed_result(setup: ItemSetup, failures: list[Failure], common: dict[str, Any]) -> ItemResult:
+    failed = frozenset().union(*(f.parts for f in failures))
+    problems: dict[str, list[Mismatch]] = {}
+    for failure in failures:
+        problems.update(failure.problems)
+    lines: list[str] = []
+    hits: list[MisconceptionHit] = []
+    for failure in failures:
+        for name, _ in setup.parts:
+            found = failure.problems.get(name, []) if name in failure.parts else []
+            if not found:
+                continue
+            more = f" ({len(found) - 1} more difference{'s' if len(found) > 2 else ''})" if len(found) > 1 else ""
+            lines.append(f"Wrong: {name} ({setup.check.part(name).description})")
+            lines.append(f"  {_clip(found[0].message)}{more}")
+        lines.append(f"Smallest failing input: {failure.case.describe()}")
+        new_hits = [h for h in failure.misconceptions if h not in hits]
+        lines.extend(_misconception_text(tuple(new_hits)))
+        hits.extend(new_hits)
+    first = failures[0]
+    counterexample = _counterexample(
+        first.case, [{"part": n, "message": _clip(m[0].message)} for n, m in first.problems.items() if m]
+    )
+    return _result(
+        setup,
+        "failed",
+        "\n".join(lines),
+        parts=_parts(setup, failed, problems),
+        counterexample=counterexample,
+        misconceptions=tuple(hits),
         **common,
     )

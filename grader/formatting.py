@@ -13,7 +13,11 @@ def format_array(values: np.ndarray, dtype: str | None = None) -> str:
         body = _number(values.item())
     elif values.size <= SHOW_ELEMENTS * 2:
         body = np.array2string(
-            values, precision=4, separator=", ", suppress_small=False, max_line_width=10_000,
+            values,
+            precision=4,
+            separator=", ",
+            suppress_small=False,
+            max_line_width=10_000,
             formatter={"float_kind": _number},
         )
     else:

@@ -13,16 +13,15 @@ The pipeline, in order:
 from __future__ import annotations
 
 import difflib
-from importlib import metadata
 import os
 import platform
 import re
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
-from typing import Callable
-
 from typing import TYPE_CHECKING
 
 from . import __version__
@@ -31,7 +30,7 @@ from .session import Limits, NotebookRun, Session
 if TYPE_CHECKING:
     from .assignment import Assignment
     from .notebook import Notebook
-    from .result import ItemResult, Report
+    from .result import Environment, ItemResult, NotebookReport, Report
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -85,6 +84,7 @@ def grade_notebook(
         reference = ReferenceRunner(lambda: assignment.solution, device_as=run.device)
         items = []
         timings = {"notebook": round(run.time_s, 3)}
+        targets = tuple(item.target for item in rubric.items)
         graders = [
             ItemGrader(
                 ItemSetup(
@@ -98,7 +98,7 @@ def grade_notebook(
                 session=session,
                 reference=reference,
                 defined=run.defined,
-                missing_hint=lambda target: missing_hint(target, notebook, run),
+                missing_hint=lambda target: missing_hint(target, notebook, run, targets),
                 plans=plans,
             )
             for item in rubric.items
@@ -130,16 +130,22 @@ def grade_notebook(
     )
 
 
-def missing_hint(target: str, notebook: Notebook, run: NotebookRun) -> str:
+def missing_hint(target: str, notebook: Notebook, run: NotebookRun, targets: tuple[str, ...] = ()) -> str:
     definition = re.compile(rf"^\s*(?:async\s+)?def\s+{re.escape(target)}\s*\(|^\s*{re.escape(target)}\s*=", re.M)
     statuses = {c.index: c for c in run.cells}
     for cell in notebook.cells:
         if definition.search(cell.source):
             ran = statuses.get(cell.index)
             if ran is not None and ran.status != "ok":
-                why = ran.status if ran.error is None else f"{ran.error.get('type')}: {str(ran.error.get('message'))[:200]}"
+                why = (
+                    ran.status
+                    if ran.error is None
+                    else f"{ran.error.get('type')}: {str(ran.error.get('message'))[:200]}"
+                )
                 return f" Cell {cell.index} defines it, but running that cell failed ({why})."
-    hint = difflib.get_close_matches(target, sorted(run.defined), n=1, cutoff=0.75)
+    candidates = sorted(run.defined - set(targets))  # another graded function is not a typo of this one
+    same_but_case = [name for name in candidates if name.lower() == target.lower()]
+    hint = same_but_case or difflib.get_close_matches(target, candidates, n=1, cutoff=0.75)
     if hint:
         return f" It defines {hint[0]}(): check the name, it must be exactly {target}."
     if run.stopped:

@@ -94,9 +94,9 @@ def read_notebook(path: str | os.PathLike[str], *, max_bytes: int = MAX_NOTEBOOK
             raise NotebookError(f"{shown}: not a Jupyter notebook: cell {i} has a source that is not text")
         code_cells.append(CodeCell(index=i, source=source))
 
-    metadata = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
-    grader_meta = metadata.get("grader") if isinstance(metadata.get("grader"), dict) else {}
-    assignment = grader_meta.get("assignment")
+    metadata = doc.get("metadata")
+    grader_meta = metadata.get("grader") if isinstance(metadata, dict) else None
+    assignment = grader_meta.get("assignment") if isinstance(grader_meta, dict) else None
     return Notebook(
         path=shown,
         sha256=hashlib.sha256(data).hexdigest(),
@@ -159,7 +159,9 @@ def _schema_warnings(doc: dict) -> tuple[str, ...]:
         message = str(exc.message)[:200]
         return (f"the notebook does not fully follow the nbformat schema at {where}: {message}; graded anyway",)
     except Exception as exc:  # nbformat can choke on odd documents; grading can still go on
-        return (f"the notebook could not be validated against the nbformat schema ({type(exc).__name__}); graded anyway",)
+        return (
+            f"the notebook could not be validated against the nbformat schema ({type(exc).__name__}); graded anyway",
+        )
     return ()
 
 

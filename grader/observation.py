@@ -17,15 +17,22 @@ checked. Facts are keyed by path, for example::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
 _NUMPY = {
-    "float16": np.float16, "float32": np.float32, "float64": np.float64,
-    "complex64": np.complex64, "complex128": np.complex128,
-    "int8": np.int8, "int16": np.int16, "int32": np.int32, "int64": np.int64,
-    "uint8": np.uint8, "bool": np.bool_,
+    "float16": np.float16,
+    "float32": np.float32,
+    "float64": np.float64,
+    "complex64": np.complex64,
+    "complex128": np.complex128,
+    "int8": np.int8,
+    "int16": np.int16,
+    "int32": np.int32,
+    "int64": np.int64,
+    "uint8": np.uint8,
+    "bool": np.bool_,
 }
 _ITEMSIZE = {"bfloat16": 2, **{k: np.dtype(v).itemsize for k, v in _NUMPY.items()}}
 
@@ -54,7 +61,7 @@ class Kind:
     length: int | None = None
 
 
-Fact = Union[TensorFact, Kind, float, int, bool, str, None]
+Fact = TensorFact | Kind | float | int | bool | str | None
 
 
 @dataclass(frozen=True, eq=False)
@@ -113,7 +120,7 @@ class _Decoder:
         shape = tuple(int(s) for s in spec["shape"])
         if any(s < 0 for s in shape):
             raise ObservationError("negative dimension")
-        values = None
+        values: np.ndarray | None = None
         if "b" in spec and dtype in _NUMPY:
             data = self.blobs[int(spec["b"])]
             numel = int(np.prod(shape, dtype=np.int64))

@@ -8,8 +8,9 @@ replaying a stored plan needs no reference run at all.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 from .case import Case
 from .observation import Observation, decode
@@ -44,7 +45,6 @@ class ReferenceRunner:
         if reply.get("error") is not None:
             error = reply["error"]
             raise ReferenceFailed(
-                f"the reference {target}() raised {error.get('type')}: {error.get('message')} "
-                f"on {case.describe()}"
+                f"the reference {target}() raised {error.get('type')}: {error.get('message')} on {case.describe()}"
             )
         return reply, out

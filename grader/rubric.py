@@ -131,9 +131,7 @@ def _mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) 
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         seen[key] = True
     return loader.construct_mapping(node, deep=deep)
 
@@ -192,9 +190,13 @@ def _explain(error) -> str:
         missing = [k for k in error.validator_value if k not in instance]
         return f"{prefix}missing required key '{missing[0]}'"
     if kind == "type":
-        expected = {"object": "a mapping", "array": "a list", "string": "a string", "number": "a number", "integer": "an integer"}.get(
-            str(error.validator_value), str(error.validator_value)
-        )
+        expected = {
+            "object": "a mapping",
+            "array": "a list",
+            "string": "a string",
+            "number": "a number",
+            "integer": "an integer",
+        }.get(str(error.validator_value), str(error.validator_value))
         return f"{prefix}expected {expected}, found {_shown(instance)}"
     if kind in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
         op = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}[kind]
@@ -230,7 +232,11 @@ def _build(data: dict, path: Path) -> Rubric:
     tolerances = _tolerances(DEFAULT_TOLERANCES, data.get("tolerances"))
     examples = int(data.get("examples", 100))
     limits = Limits(
-        **{field: data.get("limits", {})[key] for key, (field, _) in _LIMIT_KEYS.items() if key in data.get("limits", {})}
+        **{
+            field: data.get("limits", {})[key]
+            for key, (field, _) in _LIMIT_KEYS.items()
+            if key in data.get("limits", {})
+        }
     )
     items = tuple(
         Item(

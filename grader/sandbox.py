@@ -24,10 +24,7 @@ from .child.wire import Connection
 from .errors import SandboxError
 
 CHILD_PACKAGE_PARENT = Path(__file__).resolve().parent
-_BOOT = (
-    "import sys; sys.path.append({parent!r}); "
-    "from child.main import main; main({fd})"
-)
+_BOOT = "import sys; sys.path.append({parent!r}); from child.main import main; main({fd})"
 _ENV_PASSTHROUGH = ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed

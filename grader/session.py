@@ -15,7 +15,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 
-from .child.wire import Connection, FrameTimeout, PeerClosed, WireError
+from .child.wire import Connection, FrameTimeout, WireError
 from .errors import GraderError
 from .sandbox import ChildProcess, start_child
 
@@ -119,6 +119,7 @@ class Session:
         began = time.monotonic()
         deadline = began + self.limits.notebook_s
         attempt = _Attempt()
+        incidents: dict[int, CellRun] = {}  # cells skipped after they hung or killed the process
         stopped = None
         while True:
             attempt = self._execute(deadline)
@@ -127,11 +128,10 @@ class Session:
             if self.starts >= MAX_STARTS:
                 stopped = "the notebook's process kept dying or hanging"
                 break
-            if attempt.died_in is not None:
-                self._skip.add(attempt.died_in)
-                continue
-            if attempt.hung_in is not None:
-                self._skip.add(attempt.hung_in)
+            culprit = attempt.died_in if attempt.died_in is not None else attempt.hung_in
+            if culprit is not None:
+                self._skip.add(culprit)
+                incidents[culprit] = attempt.results[culprit]
                 continue
             if attempt.out_of_time:
                 stopped = f"the notebook did not finish within its time limit ({self.limits.notebook_s:g} s)"
@@ -150,15 +150,13 @@ class Session:
                 break
             stopped = "the notebook's process could not be started"
             break
-        cells = []
+        ran: list[CellRun] = []
         for index, _ in self._cells:
-            result = attempt.results.get(index)
-            if result is None:
-                result = CellRun(index=index, status="not run")
-            cells.append(result)
+            found = attempt.results.get(index) or incidents.get(index)
+            ran.append(found if found is not None else CellRun(index=index, status="not run"))
         ready = attempt.ready or {}
         self.run = NotebookRun(
-            cells=tuple(cells),
+            cells=tuple(ran),
             defined=frozenset(ready.get("defined", ())),
             device=ready.get("device", self._device if self._device != "auto" else "cpu"),
             device_name=str(ready.get("device_name", ""))[:200],
@@ -255,7 +253,7 @@ class Session:
 
     # -- workers -----------------------------------------------------------------
     def open_worker(self) -> Worker:
-        for attempt in range(2):
+        for _ in range(2):
             if self._child is None or not self._child.alive():
                 self._restart()
             try:

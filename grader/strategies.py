@@ -15,8 +15,8 @@ how readable a shrunk counterexample is:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Callable
 
 import numpy as np
 from hypothesis import strategies as st
@@ -93,7 +93,9 @@ def _labels(size: int) -> st.SearchStrategy[np.ndarray]:
         return st.binary(min_size=size, max_size=size).map(
             lambda b: (np.frombuffer(b, dtype=np.uint8) & 1).astype(np.float64)
         )
-    return st.integers(0, 2**32 - 1).map(lambda seed: np.random.default_rng(seed).integers(0, 2, size).astype(np.float64))
+    return st.integers(0, 2**32 - 1).map(
+        lambda seed: np.random.default_rng(seed).integers(0, 2, size).astype(np.float64)
+    )
 
 
 @lru_cache(maxsize=1024)

@@ -12,12 +12,13 @@ anything to a real shell: ``!pip install`` must not run, ever.
 """
 
 from __future__ import annotations
-
 import __future__ as future_flags
+
 import ast
 import linecache
 import types
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .probe import bounded, describe_exception
 

@@ -25,6 +25,7 @@ import signal
 import socket
 import sys
 
+
 def _flush_std() -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -124,7 +125,12 @@ def main(control_fd: int) -> None:
     load, _ = conn.recv()
     device = _resolve_device(load.get("device", "auto"))
     if device == "cuda" and not torch.cuda.is_available():
-        conn.send({"ev": "fatal", "message": "--device cuda: no CUDA device is available here (torch.cuda.is_available() is False)"})
+        conn.send(
+            {
+                "ev": "fatal",
+                "message": "--device cuda: no CUDA device is available here (torch.cuda.is_available() is False)",
+            }
+        )
         os._exit(0)
     fork = device == "cpu"
     device_name = "cpu"

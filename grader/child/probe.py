@@ -18,7 +18,8 @@ import linecache
 import random
 import sys
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -30,9 +31,18 @@ MAX_NUMEL = 1 << 22
 DTYPES = {
     name: getattr(torch, name)
     for name in (
-        "float16", "bfloat16", "float32", "float64",
-        "complex64", "complex128",
-        "int8", "int16", "int32", "int64", "uint8", "bool",
+        "float16",
+        "bfloat16",
+        "float32",
+        "float64",
+        "complex64",
+        "complex128",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "uint8",
+        "bool",
     )
 }
 _PLAIN_TENSORS = (torch.Tensor, torch.nn.Parameter)
@@ -96,9 +106,11 @@ def _build(spec: dict, blobs: list[bytes], device: str) -> tuple[Any, Any]:
     if kind == "tensor":
         t = _leaf(spec, blobs, device)
         return t, ("tensor", t, t._version)
-    if kind in ("float", "int", "bool", "none"):
-        value = {"float": float, "int": int, "bool": bool, "none": lambda v: None}[kind](spec.get("v"))
-        return value, ("plain",)
+    if kind in ("float", "int", "bool"):
+        convert: Callable[[Any], Any] = {"float": float, "int": int, "bool": bool}[kind]
+        return convert(spec.get("v")), ("plain",)
+    if kind == "none":
+        return None, ("plain",)
     if kind == "list":
         items = [_build(item, blobs, device) for item in spec.get("items", [])]
         values = [v for v, _ in items]
@@ -228,13 +240,15 @@ def _observe_value(x: Any, blobs: _Blobs, depth: int) -> dict:
         return {"k": "number", "cls": _class_name(x), "v": value}
     if issubclass(cls, (list, tuple)):
         seq = list.__iter__(x) if issubclass(cls, list) else tuple.__iter__(x)
-        items = []
+        items: list[dict] = []
         length = 0
         for item in seq:
             length += 1
             if len(items) < MAX_ITEMS:
                 items.append(
-                    observe_value(item, blobs, depth + 1) if depth < MAX_DEPTH else {"k": "object", "cls": _class_name(item)}
+                    observe_value(item, blobs, depth + 1)
+                    if depth < MAX_DEPTH
+                    else {"k": "object", "cls": _class_name(item)}
                 )
         return {"k": "list" if issubclass(cls, list) else "tuple", "len": length, "items": items}
     if issubclass(cls, str):
@@ -276,7 +290,7 @@ def _observe_arg(tracked: Any, blobs: _Blobs) -> dict | None:
         return {"k": "list", "len": length, "items": observed}
     if kind == "module":
         module, params = tracked[1], tracked[2]
-        observed = {}
+        by_name: dict[str, dict] = {}
         for name, (original, version0) in params.items():
             current = getattr(module, name, None)
             if isinstance(current, torch.Tensor):
@@ -284,8 +298,8 @@ def _observe_arg(tracked: Any, blobs: _Blobs) -> dict | None:
             else:
                 obs = observe_value(current, blobs)
             obs["same"] = current is original
-            observed[name] = obs
-        return {"k": "module", "cls": _class_name(module), "params": observed}
+            by_name[name] = obs
+        return {"k": "module", "cls": _class_name(module), "params": by_name}
     raise ProtocolError(f"unknown tracked kind {kind!r}")
 
 
@@ -295,8 +309,9 @@ def describe_exception(exc: BaseException) -> dict:
     except BaseException:
         message = "<the exception's message could not be printed>"
     where = None
-    if isinstance(exc, SyntaxError) and str(exc.filename or "").startswith("<cell "):
-        where = {"cell": exc.filename[6:-1], "line": exc.lineno, "code": bounded((exc.text or "").strip(), 200)}
+    filename = str(getattr(exc, "filename", "") or "")
+    if isinstance(exc, SyntaxError) and filename.startswith("<cell "):
+        where = {"cell": filename[6:-1], "line": exc.lineno, "code": bounded((exc.text or "").strip(), 200)}
     tb = exc.__traceback__
     while tb is not None:
         filename = tb.tb_frame.f_code.co_filename
@@ -372,9 +387,9 @@ def run_call(
         with _observing():
             if reply["error"] is None:
                 reply["return"] = observe_value(ret, out)
-            reply["args"] = {n: _observe_arg(tr, out) for n, (_, tr) in zip(names, built)}
+            reply["args"] = {n: _observe_arg(tr, out) for n, (_, tr) in zip(names, built, strict=True)}
         if reply["error"] is None and request.get("then"):
-            by_name = dict(zip(names, values))
+            by_name = dict(zip(names, values, strict=True))
             then = []
             for action in request["then"]:
                 step: dict[str, Any] = {"label": action.get("label", action.get("op")), "error": None}
@@ -385,7 +400,7 @@ def run_call(
                 except catch as exc:
                     step["error"] = describe_exception(exc)
                 with _observing():
-                    step["args"] = {n: _observe_arg(tr, out) for n, (_, tr) in zip(names, built)}
+                    step["args"] = {n: _observe_arg(tr, out) for n, (_, tr) in zip(names, built, strict=True)}
                 then.append(step)
             reply["then"] = then
         torch.set_grad_enabled(True)

@@ -62,9 +62,7 @@ class FrameReader:
             return None
         head_len, body_len = _PREFIX.unpack_from(buf)
         if head_len > MAX_HEADER_BYTES or head_len + body_len > self.max_frame_bytes:
-            raise WireError(
-                f"frame of {head_len + body_len} bytes exceeds the limit of {self.max_frame_bytes} bytes"
-            )
+            raise WireError(f"frame of {head_len + body_len} bytes exceeds the limit of {self.max_frame_bytes} bytes")
         end = _PREFIX.size + head_len + body_len
         if len(buf) < end:
             return None
@@ -78,11 +76,7 @@ class FrameReader:
         if not isinstance(header, dict):
             raise WireError("frame header is not a JSON object")
         sizes = header.pop("_blobs", None)
-        if (
-            not isinstance(sizes, list)
-            or not all(type(s) is int and s >= 0 for s in sizes)
-            or sum(sizes) != body_len
-        ):
+        if not isinstance(sizes, list) or not all(type(s) is int and s >= 0 for s in sizes) or sum(sizes) != body_len:
             raise WireError("frame blob sizes do not match its body")
         blobs, at = [], 0
         for size in sizes:
@@ -128,9 +122,7 @@ class Connection:
         data = pack(header, blobs)
         if fds:
             # Small control frames only: the descriptors ride on the first byte.
-            self.sock.sendmsg(
-                [data[:1]], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))]
-            )
+            self.sock.sendmsg([data[:1]], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
             data = data[1:]
         self._out += data
         self.flush(deadline=deadline)

@@ -29,8 +29,13 @@ def points(value: float) -> str:
 def render_text(report: Report, *, color: bool = False, width: int = 100) -> str:
     buffer = io.StringIO()
     console = Console(
-        file=buffer, width=width, color_system="standard" if color else None, highlight=False,
-        emoji=False, markup=False, force_terminal=color,
+        file=buffer,
+        width=width,
+        color_system="standard" if color else None,
+        highlight=False,
+        emoji=False,
+        markup=False,
+        force_terminal=color,
     )
     heading = Text(f"{report.title} · {clean(report.submission)}", style="bold")
     console.print(heading)
@@ -57,7 +62,10 @@ def render_text(report: Report, *, color: bool = False, width: int = 100) -> str
         for item in lost:
             console.print()
             console.print(
-                Text(f"{item.id} · {item.target}() · {points(item.score)}/{points(item.max_score)} · {item.status}", style="bold")
+                Text(
+                    f"{item.id} · {item.target}() · {points(item.score)}/{points(item.max_score)} · {item.status}",
+                    style="bold",
+                )
             )
             for line in clean(item.feedback).splitlines():
                 console.print(Text("  " + line))

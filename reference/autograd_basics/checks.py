@@ -86,7 +86,12 @@ CHECKS = {
             Part(
                 "differentiable",
                 "the result requires grad when t or u do, and backward() reaches them",
-                ("return.requires_grad", "after backward(): error", "after backward(): t.grad", "after backward(): u.grad"),
+                (
+                    "return.requires_grad",
+                    "after backward(): error",
+                    "after backward(): t.grad",
+                    "after backward(): u.grad",
+                ),
             ),
             _side_effects(*_T_U, detached=None),
         ),
@@ -145,7 +150,11 @@ CHECKS = {
         cases=domains.linear_inputs(weights_require_grad=True, with_target=False),
         parts=(
             Part("value", "x @ w + b", ("return",)),
-            Part("no_history", "the result does not require grad and has no grad_fn", ("return.requires_grad", "return.grad_fn")),
+            Part(
+                "no_history",
+                "the result does not require grad and has no grad_fn",
+                ("return.requires_grad", "return.grad_fn"),
+            ),
             _side_effects("x", "w", "b", detached=None),
         ),
         labels={"return": "the prediction"},
@@ -220,7 +229,9 @@ CHECKS = {
         target="accuracy",
         cases=domains.accuracy_inputs(),
         parts=(
-            Part("value", "the fraction of correct predictions (class 1 when logit ≥ 0), as a Python float", ("return",)),
+            Part(
+                "value", "the fraction of correct predictions (class 1 when logit ≥ 0), as a Python float", ("return",)
+            ),
             _side_effects("logits", "y", detached=None),
         ),
         labels={"return": "the accuracy"},

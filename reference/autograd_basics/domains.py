@@ -138,9 +138,7 @@ def train_logreg_inputs(draw) -> Case:
     lr = draw(st.floats(0.001, 1.0))
     epochs = draw(sizes(1, 200, small=20, one_in=8))
     seed = draw(st.integers(0, 2**31 - 1))
-    return Case(
-        args=(("X", TensorArg(X)), ("y", TensorArg(y)), ("lr", lr), ("epochs", epochs), ("seed", seed))
-    )
+    return Case(args=(("X", TensorArg(X)), ("y", TensorArg(y)), ("lr", lr), ("epochs", epochs), ("seed", seed)))
 
 
 # -- fixed inputs at the edges of the domains -----------------------------------------
@@ -172,5 +170,13 @@ def train_logreg_edges() -> tuple[Case, ...]:
     y = _edge_labels(6, 1000)
     return (
         Case(args=(("X", TensorArg(X)), ("y", TensorArg(y)), ("lr", 1.0), ("epochs", 200), ("seed", 7))),
-        Case(args=(("X", TensorArg(X[:8, :1].copy())), ("y", TensorArg(y[:8].copy())), ("lr", 0.001), ("epochs", 1), ("seed", 0))),
+        Case(
+            args=(
+                ("X", TensorArg(X[:8, :1].copy())),
+                ("y", TensorArg(y[:8].copy())),
+                ("lr", 0.001),
+                ("epochs", 1),
+                ("seed", 0),
+            )
+        ),
     )

@@ -43,7 +43,9 @@ def _grad_mode_left_off(ev: Evidence) -> bool:
 
 def _not_detached(ev: Evidence) -> bool:
     return any(
-        path.startswith("return") and path.endswith(".requires_grad") and fact is True
+        path.startswith("return")
+        and path.endswith(".requires_grad")
+        and fact is True
         and ev.expected_fact(path) is False
         for path, fact in ev.student.facts.items()
     )
@@ -177,8 +179,7 @@ MISCONCEPTIONS = {
         Misconception(
             "zero_logit_as_class_0",
             "a logit of exactly 0 counted as class 0",
-            "A logit of 0 means probability 0.5, which the task counts as class 1: use logits >= 0, "
-            "not logits > 0.",
+            "A logit of 0 means probability 0.5, which the task counts as class 1: use logits >= 0, not logits > 0.",
             _zero_logit_as_class_0,
         ),
         Misconception(

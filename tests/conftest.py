@@ -1,0 +1,78 @@
+"""Shared helpers: paths, a plan cache for the whole run, running the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "tests" / "samples" / "autograd-basics"
+TEMPLATE = ROOT / "assignments" / "autograd-basics" / "autograd-basics.ipynb"
+SHORT_LIMITS = ROOT / "tests" / "rubrics" / "autograd-basics-short-limits.yaml"
+
+
+@pytest.fixture(scope="session")
+def plan_cache(tmp_path_factory) -> Path:
+    """One plan cache for the test run: only the first grading draws every input."""
+    return tmp_path_factory.mktemp("plans")
+
+
+@pytest.fixture
+def grade(plan_cache):
+    """Runs ``python -m grader ARGS`` in a real subprocess; returns the CompletedProcess."""
+
+    def run(*args: object, timeout: float = 600, cwd: Path = ROOT, env: dict | None = None):
+        environment = {**os.environ, "GRADER_CACHE_DIR": str(plan_cache), **(env or {})}
+        return subprocess.run(
+            [sys.executable, "-m", "grader", *map(str, args)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=cwd,
+            env=environment,
+        )
+
+    return run
+
+
+@pytest.fixture
+def grade_json(grade):
+    """Grades a notebook and returns the parsed JSON report (asserting exit status 0)."""
+
+    def run(notebook: Path, *args: object, **kwargs):
+        done = grade("-f", "json", *args, notebook, **kwargs)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    return run
+
+
+def write_notebook(path: Path, cells: list[str], *, assignment: str | None = "autograd-basics") -> Path:
+    """A real .ipynb with these code cells (a markdown cell first, as students have)."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Test notebook")] + [nbformat.v4.new_code_cell(c) for c in cells]
+    if assignment is not None:
+        nb.metadata["grader"] = {"assignment": assignment}
+    nbformat.write(nb, str(path))
+    return path
+
+
+def code_cells(notebook: Path) -> list[str]:
+    nb = nbformat.read(str(notebook), as_version=4)
+    return [c.source for c in nb.cells if c.cell_type == "code"]
+
+
+def items_by_id(report: dict) -> dict[str, dict]:
+    return {item["id"]: item for item in report["items"]}
+
+
+def without_timings(report: dict) -> dict:
+    report = json.loads(json.dumps(report))
+    report.pop("timings", None)
+    return report
