@@ -286,10 +286,10 @@ def _sentence(path: str, message: str, got: Fact, labels: dict[str, str]) -> str
             return f"{owner} was replaced by a new tensor{after}; the caller's tensor must be updated in place"
         return f"{owner} is the same object, expected a new one"
     if base.endswith(".grad_cleared"):
-        owner = _name(base[: -len(".grad_cleared")], labels)
+        grad = _attr(base[: -len(".grad_cleared")], "grad", labels)
         if got is False:
-            return f"{owner}.grad was not cleared{after} (expected None or zeros)"
-        return f"{owner}.grad was cleared{after}, expected it to keep its gradient"
+            return f"{grad} was not cleared{after} (expected None or zeros)"
+        return f"{grad} was cleared{after}, expected it to keep its gradient"
     if base.endswith(".grad_fn"):
         owner = _name(base[: -len(".grad_fn")], labels)
         return (
@@ -297,15 +297,19 @@ def _sentence(path: str, message: str, got: Fact, labels: dict[str, str]) -> str
             if got
             else f"{owner} has no grad_fn{after}, expected it to be connected to the graph"
         )
-    if base.endswith(".requires_grad"):
-        owner = _name(base[: -len(".requires_grad")], labels)
-        return f"{owner}.requires_grad is {got}{after}, expected {not got}"
-    if base.endswith(".is_leaf"):
-        owner = _name(base[: -len(".is_leaf")], labels)
-        return f"{owner}.is_leaf is {got}{after}, expected {not got}"
+    for flag in ("requires_grad", "is_leaf"):
+        if base.endswith("." + flag):
+            return f"{_attr(base[: -len(flag) - 1], flag, labels)} is {got}{after}, expected {not got}"
     if base.endswith(".grad"):
-        owner = _name(base[: -len(".grad")], labels)
+        grad = _attr(base[: -len(".grad")], "grad", labels)
         if got is None:
-            return f"{owner}.grad is None{after}, expected a gradient"
-        return f"{owner}.grad{after} {message}"
+            return f"{grad} is None{after}, expected a gradient"
+        return f"{grad}{after} {message}"
     return f"{name} {message}"
+
+
+def _attr(owner: str, attribute: str, labels: dict[str, str]) -> str:
+    """`t.grad` for an argument; 'grad of the loss' for a labelled or returned value."""
+    if owner in labels or owner.startswith("return"):
+        return f"{attribute} of {_name(owner, labels)}"
+    return f"`{owner}.{attribute}`"

@@ -19,7 +19,7 @@ def format_array(values: np.ndarray, dtype: str | None = None) -> str:
             suppress_small=False,
             max_line_width=10_000,
             formatter={"float_kind": _number},
-        )
+        ).replace("\n", "")
     else:
         flat = values.reshape(-1)
         finite = flat[np.isfinite(flat)] if flat.dtype.kind in "fc" else flat

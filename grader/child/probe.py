@@ -229,10 +229,11 @@ def _observe_value(x: Any, blobs: _Blobs, depth: int) -> dict:
         return {"k": "module", "cls": _class_name(x), "params": params}
     if cls is int:
         return {"k": "int", "v": x if abs(x) < 1 << 62 else float(x)}
-    if cls is float:
-        return {"k": "float", "v": x}
-    if issubclass(cls, (int, float)) or getattr(cls, "__module__", "") == "numpy":
-        # numpy scalars, float/int subclasses: numbers, but not the Python float asked for.
+    if issubclass(cls, float):
+        # numpy.float64 is a float too; float.__float__ reads the value without the subclass's code.
+        return {"k": "float", "v": float.__float__(x)}
+    if issubclass(cls, int) or getattr(cls, "__module__", "") == "numpy":
+        # numpy.float32, int subclasses: numbers, but not the Python float asked for.
         try:
             value = float(x)
         except Exception:

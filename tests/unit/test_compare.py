@@ -94,8 +94,8 @@ def test_sentences_name_what_is_wrong():
     )
     messages = [m.message for m in compare(student, expected, ("**",), TOL)]
     assert messages == [
-        "`t`.requires_grad is True, expected False",
+        "`t.requires_grad` is True, expected False",
         "grad mode is off after the call, expected on",
         "`params[0]` was replaced by a new tensor; the caller's tensor must be updated in place",
-        "`params[0]`.grad was not cleared (expected None or zeros)",
+        "`params[0].grad` was not cleared (expected None or zeros)",
     ]
