@@ -28,7 +28,7 @@ from .plans import Entry, PlanStore
 from .reference import ReferenceRunner
 from .result import ItemResult, MisconceptionHit
 from .rubric import Item
-from .search import find, run_examples
+from .search import find, reject, run_examples
 from .session import Session, WorkerUnavailable
 
 RAISED = "(raised)"
@@ -196,7 +196,7 @@ class ItemGrader:
         order: list[Example] = []
         complete = True
 
-        def record(case: Case) -> None:
+        def record(case: Case, *, drawn: bool = True) -> None:
             nonlocal complete
             if time.monotonic() > self._deadline:
                 self.out_of_time = True
@@ -204,6 +204,8 @@ class ItemGrader:
                 return
             example = self._prepare(case)
             if example.key in self._submitted:
+                if drawn:
+                    reject()  # an input drawn twice does not count: every example is a distinct call
                 return
             order.append(example)
             if self.stream is not None and self.stream.broken is None:
@@ -216,7 +218,7 @@ class ItemGrader:
         if error is not None:
             raise error
         for case in self.check.edges:
-            record(case)
+            record(case, drawn=False)
         if complete and self.plans is not None:
             self.plans.save(
                 self._plan_key(),
@@ -309,11 +311,18 @@ class ItemGrader:
 
     def _shrink(self, interesting: Callable[[frozenset[str]], bool]) -> Verdict | None:
         self._latest = None
+        seen: set[str] = set()
 
         def test(case: Case) -> None:
             if self._fatal is not None or time.monotonic() > self._deadline:
                 raise _Stop()
             example = self._prepare(case)
+            if self._latest is None:
+                # Until the first failure this run must see exactly the drawing run's
+                # examples, so it rejects repeated inputs the same way.
+                if example.key in seen:
+                    reject()
+                seen.add(example.key)
             student = self._collect(example)
             if student is None:
                 raise _Stop()

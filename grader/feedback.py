@@ -147,6 +147,9 @@ def _ended_result(setup: ItemSetup, outcome: CallOutcome, example: Example, comm
     if outcome.kind == "timeout":
         text = f"{target}() did not return within the time limit ({outcome.detail}) when called with {shown}."
         status = "timeout"
+    elif outcome.kind == "missing":
+        text = f"{target} was no longer a function when called with {shown} (an earlier call removed or replaced it)."
+        status = "missing"
     else:
         text = f"{target}() ended its process ({outcome.detail or 'the process went away'}) when called with {shown}."
         status = "crashed"

@@ -103,12 +103,14 @@ def grade_notebook(
             )
             for item in rubric.items
         ]
-        # One item ahead: the next item's calls run in the child while this
-        # side judges (and, where it failed, shrinks) the current one.
+        # With forked workers, one item ahead: the next item's calls run in the
+        # child while this side judges (and, where it failed, shrinks) the current
+        # one. Inline workers (CUDA) are served one at a time.
+        ahead = 1 if run.forked_workers else 0
         for index, grader in enumerate(graders):
-            if index == 0:
+            if index == 0 or not ahead:
                 grader.begin()
-            if index + 1 < len(graders):
+            if ahead and index + 1 < len(graders):
                 graders[index + 1].begin()
             result = grader.finish()
             timings[result.id] = round(result.time_s, 3)
@@ -124,7 +126,7 @@ def grade_notebook(
         title=rubric.title,
         submission=str(path),
         items=tuple(items),
-        notebook=_notebook_report(notebook, run, output_total, truncated),
+        notebook=_notebook_report(notebook, run, output_total, truncated, session.starts),
         environment=_environment(assignment, run, base_seed, options),
         timings=timings,
     )
@@ -153,7 +155,9 @@ def missing_hint(target: str, notebook: Notebook, run: NotebookRun, targets: tup
     return ""
 
 
-def _notebook_report(notebook: Notebook, run: NotebookRun, output_total: int, truncated: bool) -> NotebookReport:
+def _notebook_report(
+    notebook: Notebook, run: NotebookRun, output_total: int, truncated: bool, starts: int
+) -> NotebookReport:
     from .escape import clean
     from .result import CellReport, NotebookReport
 
@@ -176,7 +180,7 @@ def _notebook_report(notebook: Notebook, run: NotebookRun, output_total: int, tr
         magics=tuple({"cell": m.cell, "line": m.line, "kind": m.kind, "text": clean(m.text)} for m in notebook.magics),
         output_bytes=output_total,
         output_truncated=truncated,
-        starts=run.starts,
+        starts=starts,
         stopped=run.stopped,
         warnings=tuple(clean(w) for w in notebook.warnings),
     )

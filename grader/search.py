@@ -13,11 +13,13 @@ import hashlib
 import warnings
 from collections.abc import Callable
 
-from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import HealthCheck, Phase, Verbosity, given, reject, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 from .case import Case
+
+__all__ = ["find", "item_seed", "reject", "run_examples"]
 
 
 def item_seed(base: int, item_id: str) -> int:

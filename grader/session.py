@@ -20,6 +20,9 @@ from .errors import GraderError
 from .sandbox import ChildProcess, start_child
 
 STARTUP_SECONDS = 60.0
+# Serve every item from the notebook's own process, restarting it after a
+# timeout or crash, as on a GPU runner; set by tests to cover that path on a CPU.
+INLINE_WORKERS = os.environ.get("GRADER_INLINE_WORKERS") == "1"
 OPEN_SECONDS = 10.0
 KILL_CONFIRM_SECONDS = 2.0
 MAX_STARTS = 6
@@ -54,6 +57,7 @@ class NotebookRun:
     stopped: str | None  # why execution stopped early, if it did
     time_s: float
     torch_version: str = ""
+    forked_workers: bool = True  # False: one worker at a time, served by the notebook's process
 
 
 class DeviceUnavailable(GraderError):
@@ -164,6 +168,7 @@ class Session:
             stopped=stopped,
             time_s=time.monotonic() - began,
             torch_version=self._torch_version,
+            forked_workers=bool(ready.get("forked_workers", True)),
         )
         self._rerun_deadline_s = max(30.0, 2 * self.run.time_s + 30)
         return self.run
@@ -187,7 +192,13 @@ class Session:
                 raise WireError("the child did not say hello")
             self._torch_version = str(hello.get("torch", ""))[:50]
             control.send(
-                {"op": "load", "cells": self._cells, "skip": sorted(self._skip), "device": self._device},
+                {
+                    "op": "load",
+                    "cells": self._cells,
+                    "skip": sorted(self._skip),
+                    "device": self._device,
+                    "inline": INLINE_WORKERS,
+                },
                 deadline=time.monotonic() + STARTUP_SECONDS,
             )
         except WireError:

@@ -132,7 +132,9 @@ def main(control_fd: int) -> None:
             }
         )
         os._exit(0)
-    fork = device == "cpu"
+    # CUDA does not survive fork(); the trusted side may also ask for inline
+    # workers on the CPU (the tests do, to exercise the GPU runner's path).
+    fork = device == "cpu" and not load.get("inline")
     device_name = "cpu"
     if device == "cuda":
         device_name = torch.cuda.get_device_name(0)
@@ -153,6 +155,7 @@ def main(control_fd: int) -> None:
             "defined": cells.defined_callables(ns),
             "device": device,
             "device_name": device_name,
+            "forked_workers": fork,
         }
     )
 

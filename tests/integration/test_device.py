@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from conftest import SAMPLES
+from conftest import SAMPLES, SHORT_LIMITS
 
 CUDA = torch.cuda.is_available()
 
@@ -35,3 +35,24 @@ def test_samples_on_the_gpu_get_the_cpu_verdicts(grade_json, sample):
     assert [(i["id"], i["status"], i["score"]) for i in on_gpu["items"]] == [
         (i["id"], i["status"], i["score"]) for i in on_cpu["items"]
     ]
+
+
+@pytest.mark.parametrize(
+    "sample",
+    [
+        "kills_own_process.ipynb",
+        "sleeps_forever_in_function.ipynb",
+        "exits_in_function.ipynb",
+        "wrong_sgd_step_rebinds.ipynb",
+    ],
+)
+def test_inline_workers_as_on_a_gpu_runner_give_the_same_verdicts(grade_json, sample):
+    """CUDA does not survive fork(): a GPU runner serves every item from the notebook's
+    own process and restarts it after a timeout or crash. Same verdicts, on the CPU."""
+    forked = grade_json(SAMPLES / sample, "-a", SHORT_LIMITS)
+    inline = grade_json(SAMPLES / sample, "-a", SHORT_LIMITS, env={"GRADER_INLINE_WORKERS": "1"})
+    assert [(i["id"], i["status"], i["score"]) for i in inline["items"]] == [
+        (i["id"], i["status"], i["score"]) for i in forked["items"]
+    ]
+    if sample in ("kills_own_process.ipynb", "sleeps_forever_in_function.ipynb"):
+        assert inline["notebook"]["process_starts"] == 2  # restarted once, after the bad item
