@@ -28,7 +28,7 @@ class CallOutcome:
 class CallStream:
     def __init__(self, session: Session, worker: Worker, *, call_s: float) -> None:
         self._session = session
-        self._worker = worker
+        self.worker = worker
         self._call_s = call_s
         self._sent = 0
         self._done: list[CallOutcome] = []
@@ -39,7 +39,7 @@ class CallStream:
         index = self._sent
         self._sent += 1
         if self.broken is None:
-            self._worker.conn.queue({**request, "id": index}, blobs)
+            self.worker.conn.queue({**request, "id": index}, blobs)
             if self._busy_since is None:
                 self._busy_since = time.monotonic()
             self.pump()
@@ -49,7 +49,7 @@ class CallStream:
         """Makes progress without blocking (or until ``block_until``)."""
         if self.broken is not None:
             return
-        conn = self._worker.conn
+        conn = self.worker.conn
         try:
             while len(self._done) < self._sent:
                 frame = conn.poll_frame() if block_until is None else None
@@ -89,12 +89,10 @@ class CallStream:
         self._busy_since = time.monotonic() if len(self._done) < self._sent else None
 
     def _break(self, kind: str, detail: str) -> None:
-        if kind == "timeout":
-            self._session.kill_worker(self._worker)
-        elif kind == "crashed":
-            detail = self._session.exit_status(self._worker)
-        else:
-            self._session.kill_worker(self._worker)
+        if kind == "crashed":
+            detail = self._session.exit_status(self.worker)
+        # Also after a "crash": a worker that sent garbage may still be running.
+        self._session.kill_worker(self.worker)
         self.broken = CallOutcome(kind, detail=detail)
 
     def result(self, index: int) -> CallOutcome:
@@ -110,4 +108,4 @@ class CallStream:
 
     def close(self) -> None:
         if self.broken is None:
-            self._session.close_worker(self._worker)
+            self._session.close_worker(self.worker)

@@ -146,7 +146,10 @@ class ItemGrader:
             verdicts = self._judge_all(self._order)
             failures = self._diagnose(verdicts)
         finally:
-            self.stream.close()
+            if self.out_of_time and self.stream.broken is None:
+                self.session.kill_worker(self.stream.worker)  # still busy with calls nobody waits for
+            else:
+                self.stream.close()
         return build_result(
             self.setup,
             verdicts=verdicts,
@@ -159,6 +162,9 @@ class ItemGrader:
     def _judge_all(self, order: list[Example]) -> list[Verdict]:
         verdicts = []
         for example in order:
+            if time.monotonic() > self._deadline:
+                self.out_of_time = True
+                break
             observation = self._collect(example)
             if observation is None:
                 break

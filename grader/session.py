@@ -344,6 +344,8 @@ class Session:
     def kill_worker(self, worker: Worker) -> None:
         """Stops a worker that missed its deadline; restarts the child if need be."""
         worker.conn.close()
+        if not worker.inline and worker.pid in self._exits:
+            return  # it is gone already
         if worker.inline or self._child is None or not self._child.alive():
             self._discard_child()
             return

@@ -70,7 +70,7 @@ def _serve(conn, ns: dict, device: str) -> None:
         conn.send(reply, out)
 
 
-def _reap(conn) -> None:
+def _reap(conn, alive: set[int]) -> None:
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -78,13 +78,14 @@ def _reap(conn) -> None:
             return
         if pid == 0:
             return
+        alive.discard(pid)
         if os.WIFSIGNALED(status):
             conn.send({"ev": "exited", "pid": pid, "signal": os.WTERMSIG(status)})
         else:
             conn.send({"ev": "exited", "pid": pid, "code": os.WEXITSTATUS(status)})
 
 
-def _open_worker(conn, ctrl: socket.socket, ns: dict, device: str, *, fork: bool) -> None:
+def _open_worker(conn, ctrl: socket.socket, ns: dict, device: str, *, fork: bool, alive: set[int]) -> None:
     from .wire import Connection
 
     ours, theirs = socket.socketpair()
@@ -106,6 +107,7 @@ def _open_worker(conn, ctrl: socket.socket, ns: dict, device: str, *, fork: bool
         finally:
             os._exit(0)
     ours.close()
+    alive.add(pid)
     conn.send({"ev": "opened", "pid": pid, "inline": False}, fds=[theirs.fileno()])
     theirs.close()
 
@@ -159,9 +161,10 @@ def main(control_fd: int) -> None:
         }
     )
 
+    alive: set[int] = set()  # forked workers not yet reaped: only these may be killed
     while True:
         if fork:
-            _reap(conn)
+            _reap(conn, alive)
         readable, _, _ = select.select([ctrl], [], [], 0.05)
         if not readable:
             continue
@@ -171,9 +174,11 @@ def main(control_fd: int) -> None:
             os._exit(0)
         op = header.get("op")
         if op == "open":
-            _open_worker(conn, ctrl, ns, device, fork=fork)
+            _open_worker(conn, ctrl, ns, device, fork=fork, alive=alive)
         elif op == "kill":
             pid = int(header["pid"])
+            if pid not in alive:
+                continue  # already reaped: its pid may belong to someone else by now
             for kill in (os.killpg, os.kill):
                 try:
                     kill(pid, signal.SIGKILL)

@@ -101,3 +101,27 @@ def test_failing_cells_are_recorded_and_the_rest_still_runs(grade_json):
     skipped = [s for p in notebook["cell_problems"] for s in p.get("skipped_imports", [])]
     assert any("sklearn" in s for s in skipped)
     assert {m["text"].split()[0] for m in notebook["magics_not_run"]} >= {"!nvidia-smi", "!pip", "%matplotlib"}
+
+
+def test_a_slow_function_hits_the_item_limit_and_the_run_still_ends(grade_json, tmp_path):
+    rubric = tmp_path / "tight-item-limit.yaml"
+    rubric.write_text(
+        SHORT_LIMITS.read_text()
+        .replace(
+            "reference: ../../reference/autograd_basics",
+            f"reference: {SHORT_LIMITS.parents[2] / 'reference' / 'autograd_basics'}",
+        )
+        .replace("item_seconds: 60", "item_seconds: 4")
+    )
+    cells = code_cells(SAMPLES / "correct.ipynb")
+    cells.append(
+        "_grad_f3 = grad_f3\ndef grad_f3(x, y, z):\n    import time\n    time.sleep(0.25)\n    return _grad_f3(x, y, z)\n"
+    )
+    started = time.monotonic()
+    report = grade_json(write_notebook(tmp_path / "slow_grad_f3.ipynb", cells), "-a", rubric)
+    items = items_by_id(report)
+    assert items["e4.grads"]["status"] == "timeout"
+    assert "took longer than the item's time limit" in items["e4.grads"]["feedback"]
+    assert all(i["status"] == "passed" for k, i in items.items() if k != "e4.grads")
+    assert time.monotonic() - started < 60
+    assert _child_processes() == []

@@ -82,3 +82,17 @@ def test_edges_reach_the_top_of_the_domains():
     edges = CHECKS["e7_train_logreg"].edges
     assert max(_args(c)["epochs"] for c in edges) == 200
     assert max(_args(c)["X"].data.shape[0] for c in edges) == 1000
+
+
+def test_a_domain_smaller_than_the_example_count_is_exhausted_not_an_error():
+    from grader.search import reject, run_examples
+
+    seen = set()
+
+    def distinct(value):
+        if value in seen:
+            reject()
+        seen.add(value)
+
+    assert run_examples(st.integers(0, 4), distinct, max_examples=100, seed=1) is None
+    assert seen == {0, 1, 2, 3, 4}
