@@ -133,11 +133,20 @@ def _check_writable(path: Path) -> None:
         raise GraderError(f"--output {path}: the folder {parent} does not exist")
     if path.is_dir():
         raise GraderError(f"--output {path}: is a directory")
+    if path.exists() and not path.is_file():
+        if not os.access(path, os.W_OK):
+            raise GraderError(f"--output {path}: not writable")
+        return
     if not os.access(parent, os.W_OK):
         raise GraderError(f"--output {path}: the folder {parent} is not writable")
 
 
 def _write_atomically(path: Path, text: str) -> None:
+    if path.exists() and not path.is_file():
+        # /dev/stdout, a FIFO: write into it. Renaming over it would replace the device itself.
+        with open(path, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        return
     handle = tempfile.NamedTemporaryFile(
         "w", dir=path.parent or ".", prefix=f".{path.name}.", delete=False, encoding="utf-8"
     )

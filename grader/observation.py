@@ -16,6 +16,7 @@ checked. Facts are keyed by path, for example::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,15 +154,8 @@ class _Decoder:
         elif kind in ("float", "int", "bool"):
             value = spec["v"]
             self.facts[path] = {"float": float, "int": int, "bool": bool}[kind](value)
-        elif kind in ("tuple", "list"):
-            items = spec.get("items") or []
-            self.facts[path] = Kind("sequence", kind, int(spec.get("len", len(items))))
-            for i, item in enumerate(items):
-                self.value(f"{path}[{i}]", item)
-        elif kind == "module":
-            self.facts[path] = Kind("module", str(spec.get("cls"))[:200])
-            for name, param in (spec.get("params") or {}).items():
-                self.tensor_facts(f"{path}.{str(name)[:100]}", param)
+        elif self.container(path, spec, item=self.value, param=self.tensor_facts):
+            pass
         elif kind == "number":
             self.facts[path] = Kind("number", str(spec.get("cls"))[:200])
         elif kind == "str":
@@ -190,15 +184,21 @@ class _Decoder:
             self.value(f"{path}.now", spec["now"])
 
     def arg(self, path: str, spec: dict) -> None:
-        kind = spec.get("k")
-        if kind == "list":
-            items = spec.get("items") or []
-            self.facts[path] = Kind("sequence", "list", int(spec.get("len", len(items))))
-            for i, item in enumerate(items):
-                self.leaf(f"{path}[{i}]", item)
-        elif kind == "module":
-            self.facts[path] = Kind("module", str(spec.get("cls"))[:200])
-            for name, param in (spec.get("params") or {}).items():
-                self.leaf(f"{path}.{str(name)[:100]}", param)
-        else:
+        if not self.container(path, spec, item=self.leaf, param=self.leaf):
             self.leaf(path, spec)
+
+    def container(self, path: str, spec: dict, *, item: Callable, param: Callable) -> bool:
+        """Records a sequence or module and hands its elements on; False for anything else."""
+        kind = spec.get("k")
+        if kind in ("tuple", "list"):
+            items = spec.get("items") or []
+            self.facts[path] = Kind("sequence", kind, int(spec.get("len", len(items))))
+            for i, element in enumerate(items):
+                item(f"{path}[{i}]", element)
+            return True
+        if kind == "module":
+            self.facts[path] = Kind("module", str(spec.get("cls"))[:200])
+            for name, value in (spec.get("params") or {}).items():
+                param(f"{path}.{str(name)[:100]}", value)
+            return True
+        return False

@@ -188,3 +188,20 @@ def test_console_script_is_installed():
     assert script.is_file(), "pip install puts the `grade` script beside the interpreter"
     done = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0
+
+
+def test_output_into_a_fifo_writes_through_it(grade, tmp_path):
+    """-o /dev/stdout or a pipe must be written into, never renamed over."""
+    import os
+    import threading
+
+    fifo = tmp_path / "report.pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
+    reader.start()
+    done = grade("-f", "json", "-o", fifo, CORRECT)
+    reader.join(timeout=60)
+    assert done.returncode == 0
+    assert fifo.is_fifo()
+    assert json.loads(received[0])["score"] == 100
