@@ -19,10 +19,11 @@ from .session import Session, Worker
 
 @dataclass(frozen=True)
 class CallOutcome:
-    kind: str  # "ok", "missing", "timeout", "crashed", "protocol_error"
+    kind: str  # "ok", "missing", "timeout", "crashed", "protocol_error", "void"
     header: dict | None = None
     blobs: tuple[bytes, ...] = ()
     detail: str = ""
+    limit: str | None = None  # the limit that ended the call: "time limit", "memory limit", "exited", …
 
 
 class CallStream:
@@ -89,11 +90,18 @@ class CallStream:
         self._busy_since = time.monotonic() if len(self._done) < self._sent else None
 
     def _break(self, kind: str, detail: str) -> None:
-        if kind == "crashed":
+        limit = None
+        if kind == "timeout":
+            limit = "time limit"
+            self._session.note_limit(limit)
+        elif kind == "crashed":
             detail = self._session.exit_status(self.worker)
+            hits = self._session.new_limit_hits()
+            limit = hits[0] if hits else "exited"
+            self._session.note_limit(limit)
         # Also after a "crash": a worker that sent garbage may still be running.
         self._session.kill_worker(self.worker)
-        self.broken = CallOutcome(kind, detail=detail)
+        self.broken = CallOutcome(kind, detail=detail, limit=limit)
 
     def result(self, index: int) -> CallOutcome:
         """The outcome of request ``index``, waiting for it under its deadline."""

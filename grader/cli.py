@@ -54,6 +54,14 @@ EXIT_GRADED, EXIT_BELOW, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
     help="Where the student's code runs; auto picks cuda when available.",
 )
 @click.option(
+    "--sandbox",
+    type=click.Choice(("bubblewrap", "none")),
+    default="bubblewrap",
+    show_default=True,
+    help="Isolation of the notebook's code. 'none' runs it without isolation: only for trusted notebooks "
+    "on machines without namespaces; the report says so.",
+)
+@click.option(
     "--seed",
     type=click.IntRange(min=0),
     help="Override the rubric's seed (draws other inputs; recorded in the report).",
@@ -80,6 +88,7 @@ def grade(
     output: Path | None,
     fail_under: float | None,
     device: str,
+    sandbox: str,
     seed: int | None,
     examples: int | None,
     cache_dir: Path | None,
@@ -104,6 +113,7 @@ def grade(
         Options(
             assignment=assignment,
             device=device,
+            sandbox=sandbox,
             seed=seed,
             examples=examples,
             plan_cache=None if no_cache else (cache_dir or default_directory()),

@@ -145,6 +145,8 @@ class ItemGrader:
         try:
             verdicts = self._judge_all(self._order)
             failures = self._diagnose(verdicts)
+            if self.out_of_time:
+                self.session.note_limit("time limit")
         finally:
             if self.out_of_time and self.stream.broken is None:
                 self.session.kill_worker(self.stream.worker)  # still busy with calls nobody waits for

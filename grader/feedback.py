@@ -131,6 +131,7 @@ def build_result(
             "timeout",
             f"Checking {setup.item.target}() took longer than the item's time limit after "
             f"{len(verdicts)} examples; each call must be fast.",
+            limit="time limit",
             **common,
         )
     return _result(
@@ -147,13 +148,16 @@ def _ended_result(setup: ItemSetup, outcome: CallOutcome, example: Example, comm
     if outcome.kind == "timeout":
         text = f"{target}() did not return within the time limit ({outcome.detail}) when called with {shown}."
         status = "timeout"
+    elif outcome.limit == "memory limit":
+        text = f"{target}() ran out of memory (the memory limit killed it) when called with {shown}."
+        status = "crashed"
     elif outcome.kind == "missing":
         text = f"{target} was no longer a function when called with {shown} (an earlier call removed or replaced it)."
         status = "missing"
     else:
         text = f"{target}() ended its process ({outcome.detail or 'the process went away'}) when called with {shown}."
         status = "crashed"
-    return _result(setup, status, text, counterexample=_counterexample(example.case), **common)
+    return _result(setup, status, text, counterexample=_counterexample(example.case), limit=outcome.limit, **common)
 
 
 def _raised_result(setup: ItemSetup, failure: Failure, common: dict[str, Any]) -> ItemResult:

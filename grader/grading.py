@@ -25,12 +25,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .session import Limits, NotebookRun, Session
+from .sandbox import require as require_sandbox
+from .session import NotebookRun, Session
 
 if TYPE_CHECKING:
     from .assignment import Assignment
     from .notebook import Notebook
-    from .result import Environment, ItemResult, NotebookReport, Report
+    from .result import CellReport, Environment, ItemResult, NotebookReport, Report
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -42,6 +43,7 @@ class Options:
     seed: int | None = None
     examples: int | None = None
     plan_cache: Path | None = None  # where stored plans live; None: draw everything afresh
+    sandbox: str = "bubblewrap"  # or "none": no isolation, only when asked
 
 
 def grade_notebook(
@@ -53,23 +55,25 @@ def grade_notebook(
     started = time.monotonic()
     if options.device not in DEVICES:
         raise ValueError(f"device must be one of {DEVICES}")
-    # The child starts first: importing torch there overlaps all the work here.
-    session = Session(device=options.device, limits=Limits())
+    from .assignment import resolve
+    from .notebook import read_notebook
+    from .rubric import load_rubric
+
+    notebook = read_notebook(path)
+    rubric = load_rubric(resolve(options.assignment or notebook.assignment))
+    require_sandbox(options.sandbox)
+    # The child starts now: importing torch there overlaps the rest of the work here.
+    session = Session(device=options.device, limits=rubric.limits, sandbox=options.sandbox)
     session.launch()
-    # Imported only now, while the child starts up (hypothesis, numpy, nbformat, nbconvert).
-    from .assignment import resolve, with_reference
+    from .assignment import with_reference
     from .engine import ItemGrader, ItemSetup
-    from .notebook import read_notebook, to_python
+    from .notebook import to_python
     from .plans import PlanStore
     from .reference import ReferenceRunner
     from .result import Report
-    from .rubric import load_rubric
     from .search import item_seed
 
     try:
-        notebook = read_notebook(path)
-        rubric = load_rubric(resolve(options.assignment or notebook.assignment))
-        session.apply_limits(rubric.limits)
         assignment = with_reference(rubric)
         base_seed = rubric.seed if options.seed is None else options.seed
         cells = to_python(notebook.cells)
@@ -126,7 +130,7 @@ def grade_notebook(
         title=rubric.title,
         submission=str(path),
         items=tuple(items),
-        notebook=_notebook_report(notebook, run, output_total, truncated, session.starts),
+        notebook=_notebook_report(notebook, run, output_total, truncated, session),
         environment=_environment(assignment, run, base_seed, options),
         timings=timings,
     )
@@ -156,7 +160,7 @@ def missing_hint(target: str, notebook: Notebook, run: NotebookRun, targets: tup
 
 
 def _notebook_report(
-    notebook: Notebook, run: NotebookRun, output_total: int, truncated: bool, starts: int
+    notebook: Notebook, run: NotebookRun, output_total: int, truncated: bool, session: Session
 ) -> NotebookReport:
     from .escape import clean
     from .result import CellReport, NotebookReport
@@ -180,10 +184,20 @@ def _notebook_report(
         magics=tuple({"cell": m.cell, "line": m.line, "kind": m.kind, "text": clean(m.text)} for m in notebook.magics),
         output_bytes=output_total,
         output_truncated=truncated,
-        starts=starts,
+        starts=session.starts,
+        limits_hit=_limits_hit(session, cells, truncated),
         stopped=run.stopped,
         warnings=tuple(clean(w) for w in notebook.warnings),
     )
+
+
+def _limits_hit(session: Session, cells: tuple[CellReport, ...], truncated: bool) -> tuple[str, ...]:
+    hits = list(session.limits_hit)
+    if truncated:
+        hits.append("output truncated")
+    if any(marker in c.error for c in cells for marker in ("No space left on device", "File too large")):
+        hits.append("disk limit")
+    return tuple(hits)
 
 
 def _version(package: str) -> str:
@@ -216,5 +230,5 @@ def _environment(assignment: Assignment, run: NotebookRun, seed: int, options: O
         device_name=run.device_name,
         seed=seed,
         examples_per_item=options.examples or assignment.rubric.examples,
-        sandbox="none",
+        sandbox="bubblewrap" if options.sandbox == "bubblewrap" else "none (no isolation: --sandbox none)",
     )

@@ -44,6 +44,7 @@ class ItemResult:
     misconceptions: tuple[MisconceptionHit, ...] = ()
     examples: int = 0
     time_s: float = 0.0
+    limit: str | None = None  # the limit that ended it: "time limit", "memory limit", "process limit", "exited"
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -71,6 +72,8 @@ class ItemResult:
                 for p in self.parts
             ],
         }
+        if self.limit is not None:
+            out["limit"] = self.limit
         if self.misconceptions:
             out["misconceptions"] = [{"id": m.id, "name": m.name, "fix": m.fix} for m in self.misconceptions]
         if self.counterexample is not None:
@@ -100,6 +103,7 @@ class NotebookReport:
     starts: int
     stopped: str | None
     warnings: tuple[str, ...]
+    limits_hit: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         problems = [c for c in self.cells if c.status != "ok" or c.skipped_imports]
@@ -121,6 +125,7 @@ class NotebookReport:
             "magics_not_run": list(self.magics),
             "output": {"bytes": self.output_bytes, "truncated": self.output_truncated},
             "process_starts": self.starts,
+            "limits_hit": list(self.limits_hit),
             "stopped_early": self.stopped,
             "warnings": list(self.warnings),
         }

@@ -45,6 +45,9 @@ _LIMIT_KEYS = {
     "item_seconds": ("item_s", _SECONDS),
     "output_bytes": ("output_bytes", _BYTES),
     "frame_bytes": ("frame_bytes", _BYTES),
+    "memory_bytes": ("memory_bytes", {"type": "integer", "minimum": 1 << 28}),
+    "processes": ("processes", {"type": "integer", "minimum": 4, "maximum": 4096}),
+    "disk_bytes": ("disk_bytes", {"type": "integer", "minimum": 1 << 20}),
 }
 SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -1,31 +1,76 @@
-"""How the untrusted child process is started, watched and killed.
+"""How the untrusted child process is started, confined, watched and killed.
 
-The child gets a scrubbed environment, a private temporary directory as its
-home and working directory, no terminal (its own session, stdin from
-/dev/null), and one control socket. Its stdout and stderr are drained by a
-thread into a capped buffer, so a flood can neither block it nor fill memory.
-Killing is always done from here, to the whole process group.
+With ``bubblewrap`` (the default) the child runs in new user, network, pid,
+ipc and uts namespaces, in its own session, with no capabilities, as uid
+``nobody``, in a scrubbed environment, with private tmpfs mounts as its home,
+working directory and /tmp, and read-only binds of only what Python and torch
+need: /usr, the interpreter, its site-packages and the grader's ``child``
+package. It cannot see the reference, the rubrics, the submission's folder or
+the TA's home, and its network namespace has nothing in it but its own
+loopback. Memory and process counts are limited by cgroups where the machine
+lets us (rlimits otherwise), file sizes by RLIMIT_FSIZE and tmpfs sizes.
+
+Run as root, the launcher first bind-mounts the interpreter's folders in a
+private mount namespace at places ``nobody`` can traverse (they may live
+under /root), then drops to ``nobody`` and starts bubblewrap unprivileged, so
+the child is ``nobody`` on the host too, not just inside its namespace.
+
+``none`` starts the child as a plain process (scrubbed environment, private
+working directory, its own session, the same limits) for machines without
+namespaces, only when asked.
+
+Either way the child's stdout and stderr are drained by a thread into a
+capped buffer, and killing is done from here: the whole process group, the
+cgroups, the pid namespace.
 """
 
 from __future__ import annotations
 
+import functools
+import glob
 import os
+import shlex
 import shutil
 import signal
+import site
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from .cgroups import Cgroups
 from .child.wire import Connection
 from .errors import SandboxError
 
-CHILD_PACKAGE_PARENT = Path(__file__).resolve().parent
+SANDBOXES = ("bubblewrap", "none")
+NOBODY = 65534
+HOME = "/home/student"
+CHILD_PACKAGE = Path(__file__).resolve().parent / "child"
+_INSIDE_PARENT = "/opt/grader"
 _BOOT = "import sys; sys.path.append({parent!r}); from child.main import main; main({fd})"
 _ENV_PASSTHROUGH = ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES")
+_NVIDIA_DEVICES = ("/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools", "/dev/nvidia-modeset")
+_ETC = {
+    "passwd": (
+        f"root:x:0:0:root:/root:/usr/sbin/nologin\nstudent:x:{NOBODY}:{NOBODY}:student:{HOME}:/usr/sbin/nologin\n"
+    ),
+    "group": f"root:x:0:\nstudent:x:{NOBODY}:\n",
+    "hostname": "sandbox\n",
+}
+
+
+@dataclass(frozen=True)
+class Confinement:
+    """What the child may use: which sandbox, and the limits the rubric sets."""
+
+    sandbox: str = "bubblewrap"
+    memory_bytes: int = 4 << 30
+    processes: int = 64
+    disk_bytes: int = 256 << 20
+    cuda: bool = False
 
 
 class CapturedOutput:
@@ -70,17 +115,29 @@ class ChildProcess:
     control: Connection
     output: CapturedOutput
     workdir: str
+    cgroups: Cgroups | None
+    pid_namespace: bool
+    host_pids: set[int] = field(default_factory=set)  # worker pids to kill, outside a pid namespace
 
     def alive(self) -> bool:
         return self.proc.poll() is None
 
     def kill(self) -> None:
-        """Kills the child and everything in its process group, then cleans up."""
-        for target in (lambda: os.killpg(self.proc.pid, signal.SIGKILL), self.proc.kill):
+        """Kills the child and everything it started, then cleans up."""
+        groups = [self.proc.pid]
+        if not self.pid_namespace:  # inside a pid namespace its teardown takes the workers along
+            groups += sorted(self.host_pids)
+        for group in groups:
             try:
-                target()
+                os.killpg(group, signal.SIGKILL)
             except (ProcessLookupError, PermissionError, OSError):
                 pass
+        try:
+            self.proc.kill()
+        except OSError:
+            pass
+        if self.cgroups is not None:
+            self.cgroups.kill_all()
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -92,21 +149,24 @@ class ChildProcess:
                 self.proc.stdout.close()
             except OSError:
                 pass
+        if self.cgroups is not None:
+            self.cgroups.remove()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def child_environment(workdir: str) -> dict[str, str]:
+def child_environment(*, home: str, tmp: str) -> dict[str, str]:
     env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
-        "HOME": workdir,
-        "TMPDIR": workdir,
+        "HOME": home,
+        "USER": "student",
+        "TMPDIR": tmp,
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",
         "PYTHONHASHSEED": "0",
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONUNBUFFERED": "1",
         "MPLBACKEND": "Agg",
-        "MPLCONFIGDIR": os.path.join(workdir, ".matplotlib"),
+        "MPLCONFIGDIR": os.path.join(tmp, ".matplotlib"),
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
@@ -125,24 +185,76 @@ def child_environment(workdir: str) -> dict[str, str]:
     return env
 
 
-def start_child(*, output_cap: int, max_frame_bytes: int) -> ChildProcess:
-    workdir = tempfile.mkdtemp(prefix="grader-child-")
-    ours, theirs = socket.socketpair()
-    boot = _BOOT.format(parent=str(CHILD_PACKAGE_PARENT), fd=theirs.fileno())
+# -- is bubblewrap usable here? ---------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def bubblewrap_problem() -> str | None:
+    """None when bubblewrap can make the namespaces we need, else what is wrong."""
+    if sys.platform != "linux":
+        return f"bubblewrap needs Linux namespaces, and this is {sys.platform}"
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return "bwrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+    if os.geteuid() == 0:
+        for tool in ("unshare", "setpriv", "prlimit"):
+            if shutil.which(tool) is None:
+                return f"{tool} (util-linux) is not installed"
+    probe = [
+        bwrap, "--unshare-user", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+        "--die-with-parent", "--ro-bind", "/", "/", "--proc", "/proc", "true",
+    ]  # fmt: skip
     try:
+        done = subprocess.run(probe, capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"bwrap could not run ({exc})"
+    if done.returncode != 0:
+        line = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        return f"bwrap cannot create namespaces here ({line})"
+    return None
+
+
+def require(sandbox: str) -> None:
+    if sandbox not in SANDBOXES:
+        raise ValueError(f"sandbox must be one of {SANDBOXES}")
+    if sandbox == "bubblewrap":
+        problem = bubblewrap_problem()
+        if problem is not None:
+            raise SandboxError(
+                f"the sandbox is not available: {problem}; fix that, or pass --sandbox none "
+                f"to run the notebook without isolation"
+            )
+
+
+# -- starting the child -----------------------------------------------------------
+
+
+def start_child(*, confinement: Confinement, output_cap: int, max_frame_bytes: int) -> ChildProcess:
+    workdir = tempfile.mkdtemp(prefix="grader-child-")
+    os.chmod(workdir, 0o755)  # the sandboxed launcher runs as nobody and must traverse it
+    ours, theirs = socket.socketpair()
+    cgroups = Cgroups.create(memory_bytes=confinement.memory_bytes, processes=confinement.processes)
+    bubblewrap = confinement.sandbox == "bubblewrap"
+    try:
+        if bubblewrap:
+            command = _bubblewrap_launcher(workdir, theirs.fileno(), confinement, cgroups)
+        else:
+            command = _plain_launcher(workdir, theirs.fileno(), confinement, cgroups)
         proc = subprocess.Popen(
-            [sys.executable, "-s", "-P", "-c", boot],
+            command,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             cwd=workdir,
-            env=child_environment(workdir),
+            env=child_environment(home=workdir, tmp=workdir) if not bubblewrap else {"PATH": "/usr/bin:/bin"},
             start_new_session=True,
             pass_fds=(theirs.fileno(),),
         )
     except OSError as exc:
         ours.close()
         theirs.close()
+        if cgroups is not None:
+            cgroups.remove()
         shutil.rmtree(workdir, ignore_errors=True)
         raise SandboxError(f"could not start the child process: {exc}") from None
     theirs.close()
@@ -152,4 +264,97 @@ def start_child(*, output_cap: int, max_frame_bytes: int) -> ChildProcess:
         control=Connection(ours, max_frame_bytes=max_frame_bytes),
         output=CapturedOutput(proc.stdout, output_cap),
         workdir=workdir,
+        cgroups=cgroups,
+        pid_namespace=bubblewrap,
     )
+
+
+def _limits(confinement: Confinement, cgroups: Cgroups | None) -> list[str]:
+    """prlimit options: what the cgroups do not already cover."""
+    options = ["--core=0", f"--fsize={confinement.disk_bytes}"]
+    if cgroups is None:
+        if not confinement.cuda:  # CUDA reserves address space on the scale of the device's memory
+            options.append(f"--as={max(confinement.memory_bytes, 3 << 29)}")
+        options.append(f"--nproc={confinement.processes}")
+    return options
+
+
+def _join_cgroups(cgroups: Cgroups | None) -> list[str]:
+    return cgroups.join_commands() if cgroups is not None else []
+
+
+def _plain_launcher(workdir: str, fd: int, confinement: Confinement, cgroups: Cgroups | None) -> list[str]:
+    python = [sys.executable, "-s", "-P", "-c", _BOOT.format(parent=str(CHILD_PACKAGE.parent), fd=fd)]
+    script = _join_cgroups(cgroups) + [shlex.join(["exec", "prlimit", *_limits(confinement, cgroups), "--", *python])]
+    if shutil.which("prlimit") is None:
+        script[-1] = shlex.join(["exec", *python])
+    return ["/bin/sh", "-c", "\n".join(["set -e", *script])]
+
+
+def _python_trees() -> list[str]:
+    """The folders the interpreter and its packages live in, outside /usr."""
+    candidates = {sys.base_prefix, sys.prefix, *site.getsitepackages()}
+    candidates |= {os.path.realpath(p) for p in list(candidates)}
+    candidates.add(os.path.dirname(os.path.realpath(sys.executable)))
+    trees = sorted(p for p in candidates if os.path.isdir(p) and not p.startswith("/usr/"))
+    return [p for p in trees if not any(p != other and p.startswith(other + "/") for other in trees)]
+
+
+def _bubblewrap_launcher(workdir: str, fd: int, confinement: Confinement, cgroups: Cgroups | None) -> list[str]:
+    root = os.geteuid() == 0
+    etc = Path(workdir, "etc")
+    etc.mkdir()
+    for name, text in _ETC.items():
+        etc.joinpath(name).write_text(text)
+    binds = [(tree, tree) for tree in _python_trees()] + [(str(CHILD_PACKAGE), f"{_INSIDE_PARENT}/child")]
+    mounts: list[str] = []
+    if root:
+        # Sources may sit under /root (0700): bind them to traversable places in a
+        # private mount namespace first, so that bubblewrap can run as nobody.
+        staged = []
+        for i, (source, inside) in enumerate(binds):
+            point = Path(workdir, "mnt", str(i))
+            point.mkdir(parents=True)
+            mounts.append(shlex.join(["mount", "--bind", source, str(point)]))
+            staged.append((str(point), inside))
+        binds = staged
+    args = [
+        "bwrap",
+        "--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY),
+        "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+        "--new-session", "--die-with-parent",
+        "--ro-bind", "/usr", "/usr",
+    ]  # fmt: skip
+    for link in ("bin", "lib", "lib64", "sbin"):
+        target = Path("/", link)
+        if target.is_symlink():
+            args += ["--symlink", os.readlink(target), f"/{link}"]
+        elif target.is_dir():
+            args += ["--ro-bind", str(target), f"/{link}"]
+    for name in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime"):
+        args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    for name in _ETC:
+        args += ["--ro-bind", str(etc / name), f"/etc/{name}"]
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    args += ["--size", str(confinement.disk_bytes), "--tmpfs", "/tmp"]
+    args += ["--size", str(confinement.disk_bytes), "--tmpfs", HOME]
+    for source, inside in binds:
+        args += ["--ro-bind", source, inside]
+    if confinement.cuda:
+        devices = [*_NVIDIA_DEVICES, *sorted(glob.glob("/dev/nvidia[0-9]*"))]
+        for device in devices:
+            args += ["--dev-bind-try", device, device]
+        args += ["--ro-bind-try", "/sys", "/sys"]
+    args += ["--remount-ro", "/"]  # the skeleton bubblewrap built: only /tmp and the home stay writable
+    args += ["--chdir", HOME, "--clearenv"]
+    for name, value in child_environment(home=HOME, tmp="/tmp").items():
+        args += ["--setenv", name, value]
+    args += [sys.executable, "-s", "-P", "-c", _BOOT.format(parent=_INSIDE_PARENT, fd=fd)]
+
+    limits = ["prlimit", *_limits(confinement, cgroups), "--"]
+    if root:
+        drop = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--inh-caps=-all"]
+        script = ["set -e", *_join_cgroups(cgroups), *mounts, shlex.join(["exec", *limits, *drop, *args])]
+        return ["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", "\n".join(script)]
+    script = ["set -e", *_join_cgroups(cgroups), shlex.join(["exec", *limits, *args])]
+    return ["/bin/sh", "-c", "\n".join(script)]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from .child.wire import Connection, FrameTimeout, WireError
 from .errors import GraderError
-from .sandbox import ChildProcess, start_child
+from .sandbox import ChildProcess, Confinement, start_child
 
 STARTUP_SECONDS = 60.0
 # Serve every item from the notebook's own process, restarting it after a
@@ -36,6 +36,9 @@ class Limits:
     item_s: float = 60.0
     output_bytes: int = 1 << 20
     frame_bytes: int = 64 << 20
+    memory_bytes: int = 4 << 30
+    processes: int = 64
+    disk_bytes: int = 256 << 20
 
 
 @dataclass(frozen=True)
@@ -86,14 +89,17 @@ class _Attempt:
 
 
 class Session:
-    def __init__(self, *, device: str, limits: Limits) -> None:
+    def __init__(self, *, device: str, limits: Limits, sandbox: str = "bubblewrap") -> None:
         self._cells: list[tuple[int, str]] = []
         self._device = device
+        self._sandbox = sandbox
         self.limits = limits
+        self.limits_hit: list[str] = []  # in the order first hit: "time limit", "memory limit", …
+        self._seen_oom = 0
+        self._seen_pids = 0
         self._child: ChildProcess | None = None
         self._skip: set[int] = set()
         self._exits: dict[int, str] = {}
-        self._worker_pids: set[int] = set()
         self.starts = 0
         self.run: NotebookRun | None = None
         self._output_total = 0
@@ -108,14 +114,6 @@ class Session:
         """Starts the first child now, so its start-up overlaps the trusted side's."""
         if self._early is None:
             self._early = self._launch()
-
-    def apply_limits(self, limits: Limits) -> None:
-        """Takes the rubric's limits, also for a child launched before they were known."""
-        self.limits = limits
-        self._rerun_deadline_s = limits.notebook_s
-        if self._child is not None:
-            self._child.output.cap = max(0, limits.output_bytes - self._output_total)
-            self._child.control.max_frame_bytes = limits.frame_bytes
 
     def start(self, cells: list[tuple[int, str]]) -> NotebookRun:
         """Executes the notebook's (converted) code cells; returns what happened."""
@@ -176,11 +174,41 @@ class Session:
     def _launch(self) -> ChildProcess:
         self._discard_child()
         self.starts += 1
+        limits = self.limits
         self._child = start_child(
-            output_cap=max(0, self.limits.output_bytes - self._output_total),
-            max_frame_bytes=self.limits.frame_bytes,
+            confinement=Confinement(
+                sandbox=self._sandbox,
+                memory_bytes=limits.memory_bytes,
+                processes=limits.processes,
+                disk_bytes=limits.disk_bytes,
+                cuda=self._device != "cpu" and os.path.exists("/dev/nvidiactl"),
+            ),
+            output_cap=max(0, limits.output_bytes - self._output_total),
+            max_frame_bytes=limits.frame_bytes,
         )
+        self._seen_oom = self._seen_pids = 0
         return self._child
+
+    # -- limits ------------------------------------------------------------------
+    def note_limit(self, name: str) -> None:
+        if name not in self.limits_hit:
+            self.limits_hit.append(name)
+
+    def new_limit_hits(self) -> list[str]:
+        """Memory and process limits the current child hit since the last look."""
+        child = self._child
+        if child is None or child.cgroups is None:
+            return []
+        hits = []
+        oom, pids = child.cgroups.oom_kills(), child.cgroups.process_limit_hits()
+        if oom > self._seen_oom:
+            hits.append("memory limit")
+        if pids > self._seen_pids:
+            hits.append("process limit")
+        self._seen_oom, self._seen_pids = oom, pids
+        for hit in hits:
+            self.note_limit(hit)
+        return hits
 
     def _execute(self, deadline: float) -> _Attempt:
         attempt = _Attempt()
@@ -217,6 +245,7 @@ class Session:
                     attempt.out_of_time = True
                     return attempt
                 spent = time.monotonic() - started
+                self.note_limit("time limit")
                 attempt.results[current] = CellRun(index=current, status="timeout", time_s=spent)
                 if spent >= self.limits.cell_s:
                     attempt.hung_in = current
@@ -226,6 +255,11 @@ class Session:
             except WireError:
                 if current is not None:
                     status = self._child_exit_text()
+                    hits = self.new_limit_hits()
+                    if hits:
+                        status = f"{hits[0]}: {status}"
+                    else:
+                        self.note_limit("exited")
                     attempt.results[current] = CellRun(
                         index=current,
                         status="crashed",
@@ -301,8 +335,8 @@ class Session:
             raise WireError("the worker socket is not a Unix stream socket")
         pid = int(header.get("pid", 0))
         inline = bool(header.get("inline"))
-        if not inline and pid > 0:
-            self._worker_pids.add(pid)
+        if not inline and pid > 0 and self._child is not None and not self._child.pid_namespace:
+            self._child.host_pids.add(pid)
         return Worker(conn=Connection(sock, max_frame_bytes=self.limits.frame_bytes), pid=pid, inline=inline)
 
     def _note_event(self, header: dict) -> bool:
@@ -314,7 +348,6 @@ class Session:
                 self._exits[pid] = describe_exit(-int(header["signal"]))
             else:
                 self._exits[pid] = describe_exit(int(header.get("code", 0)))
-            self._worker_pids.discard(pid)
             return True
         return event == "magic"
 
@@ -368,16 +401,11 @@ class Session:
 
     # -- cleanup -----------------------------------------------------------------
     def _discard_child(self) -> None:
+        if self._child is not None:
+            self.new_limit_hits()
         child, self._child = self._child, None
         if child is None:
             return
-        for pid in list(self._worker_pids):
-            for kill in (os.killpg, os.kill):
-                try:
-                    kill(pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-        self._worker_pids.clear()
         child.kill()
         self._output_total += child.output.total
         self._output_truncated |= child.output.truncated
