@@ -44,7 +44,8 @@ def main() -> None:
                 times[mode].append(timed(command))
     sandboxed, plain = (statistics.median(times[m]) for m in ("bubblewrap", "none"))
     for mode in commands:
-        print(f"--sandbox {mode:<11} {statistics.median(times[mode]):5.2f} s  ({', '.join(f'{t:.2f}' for t in times[mode])})")
+        each = ", ".join(f"{t:.2f}" for t in times[mode])
+        print(f"--sandbox {mode:<11} {statistics.median(times[mode]):5.2f} s  ({each})")
     print(f"added by the sandbox    {sandboxed - plain:+5.2f} s per grading (median of {args.runs})")
 
 

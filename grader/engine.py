@@ -108,6 +108,8 @@ class ItemGrader:
         self._verdicts: list[Verdict] = []
         self._order: list[Example] = []
         self._early: ItemResult | None = None
+        self._unavailable: str | None = None
+        self._retried = False
         self._began = 0.0
         self.out_of_time = False
 
@@ -116,7 +118,7 @@ class ItemGrader:
         self.begin()
         return self.finish()
 
-    def begin(self) -> None:
+    def begin(self, *, patience: float = 0.0) -> None:
         """Opens the item's worker and sends it every example (drawing them if need be).
 
         Split from ``finish`` so that the next item's calls can run in the child
@@ -128,9 +130,9 @@ class ItemGrader:
             self._early = missing_result(self.setup, self.missing_hint(self.item.target))
             return
         try:
-            worker = self.session.open_worker()
+            worker = self.session.open_worker(patience=patience)
         except WorkerUnavailable as exc:
-            self._early = unavailable_result(self.setup, str(exc))
+            self._unavailable = str(exc)  # tried again in finish(), once the previous item is done
             return
         self.stream = CallStream(self.session, worker, call_s=self.limits.call_s)
         order = self._replay() if self.plans is not None else None
@@ -140,7 +142,15 @@ class ItemGrader:
         """Judges the answers, shrinks what failed, and scores the item."""
         if self._early is not None:
             return self._early
+        if self._unavailable is not None:
+            self._unavailable = None
+            self.begin(patience=3.0)
+            if self._unavailable is not None:
+                return unavailable_result(self.setup, self._unavailable)
+            if self._early is not None:
+                return self._early
         assert self.stream is not None
+        worker = self.stream.worker
         self._deadline = max(self._deadline, time.monotonic() + self.limits.item_s / 2)
         try:
             verdicts = self._judge_all(self._order)
@@ -152,6 +162,14 @@ class ItemGrader:
                 self.session.kill_worker(self.stream.worker)  # still busy with calls nobody waits for
             else:
                 self.stream.close()
+        if self._fatal is not None and self._fatal[0].kind == "crashed" and self.session.replaced(worker):
+            if not self._retried:
+                # The notebook's whole process died while this item ran: another item's worker
+                # may have killed it. Once more from scratch; the guilty one crashes again.
+                self._retried = True
+                self._reset()
+                self.begin(patience=3.0)
+                return self.finish()
         return build_result(
             self.setup,
             verdicts=verdicts,
@@ -160,6 +178,17 @@ class ItemGrader:
             out_of_time=self.out_of_time,
             time_s=time.monotonic() - self._began,
         )
+
+    def _reset(self) -> None:
+        self.stream = None
+        self._submitted.clear()
+        self._student.clear()
+        self._fatal = None
+        self._latest = None
+        self._raised_seen = None
+        self._verdicts = []
+        self._order = []
+        self.out_of_time = False
 
     def _judge_all(self, order: list[Example]) -> list[Verdict]:
         verdicts = []

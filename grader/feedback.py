@@ -105,7 +105,7 @@ def _misconception_text(hits: tuple[MisconceptionHit, ...]) -> list[str]:
 def _counterexample(case: Case, problems: list[dict[str, str]] | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {"input": case.to_data()}
     if problems:
-        data["problems"] = problems
+        data["problems"] = [{key: clean(value) for key, value in problem.items()} for problem in problems]
     return data
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import glob
+import json
 import os
 import shlex
 import shutil
@@ -40,6 +41,7 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .cgroups import Cgroups
 from .child.wire import Connection
@@ -117,13 +119,43 @@ class ChildProcess:
     workdir: str
     cgroups: Cgroups | None
     pid_namespace: bool
+    info: Any = None  # bubblewrap's --info-fd, read end: the host pid of the sandbox's init
     host_pids: set[int] = field(default_factory=set)  # worker pids to kill, outside a pid namespace
+
+    def _sandbox_init(self) -> int | None:
+        if self.info is None:
+            return None
+        try:
+            os.set_blocking(self.info.fileno(), False)
+            text = self.info.read() or b""
+        except (OSError, ValueError):
+            return None
+        try:
+            pid = json.loads(text.decode("utf-8", "replace").split("}")[0] + "}").get("child-pid")
+        except (ValueError, AttributeError):
+            return None
+        return pid if isinstance(pid, int) and pid > 1 else None
 
     def alive(self) -> bool:
         return self.proc.poll() is None
 
     def kill(self) -> None:
-        """Kills the child and everything it started, then cleans up."""
+        """Kills the child and everything it started, then cleans up.
+
+        Inside bubblewrap the sandbox's init goes first: its death ends the
+        pid namespace, and bubblewrap outside reaps it and exits, so nothing
+        is left as a zombie for the machine's init to collect.
+        """
+        inner = self._sandbox_init()
+        if inner is not None:
+            try:
+                os.kill(inner, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                self.proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
         groups = [self.proc.pid]
         if not self.pid_namespace:  # inside a pid namespace its teardown takes the workers along
             groups += sorted(self.host_pids)
@@ -142,6 +174,8 @@ class ChildProcess:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
+        if self.info is not None:
+            self.info.close()
         self.control.close()
         if self.proc.stdout is not None:
             self.output.join(0.5)
@@ -235,9 +269,11 @@ def start_child(*, confinement: Confinement, output_cap: int, max_frame_bytes: i
     ours, theirs = socket.socketpair()
     cgroups = Cgroups.create(memory_bytes=confinement.memory_bytes, processes=confinement.processes)
     bubblewrap = confinement.sandbox == "bubblewrap"
+    info_read, info_write = os.pipe() if bubblewrap else (-1, -1)
+    passed = (theirs.fileno(), info_write) if bubblewrap else (theirs.fileno(),)
     try:
         if bubblewrap:
-            command = _bubblewrap_launcher(workdir, theirs.fileno(), confinement, cgroups)
+            command = _bubblewrap_launcher(workdir, theirs.fileno(), info_write, confinement, cgroups)
         else:
             command = _plain_launcher(workdir, theirs.fileno(), confinement, cgroups)
         proc = subprocess.Popen(
@@ -248,16 +284,21 @@ def start_child(*, confinement: Confinement, output_cap: int, max_frame_bytes: i
             cwd=workdir,
             env=child_environment(home=workdir, tmp=workdir) if not bubblewrap else {"PATH": "/usr/bin:/bin"},
             start_new_session=True,
-            pass_fds=(theirs.fileno(),),
+            pass_fds=passed,
         )
     except OSError as exc:
         ours.close()
         theirs.close()
+        for fd in (info_read, info_write):
+            if fd >= 0:
+                os.close(fd)
         if cgroups is not None:
             cgroups.remove()
         shutil.rmtree(workdir, ignore_errors=True)
         raise SandboxError(f"could not start the child process: {exc}") from None
     theirs.close()
+    if info_write >= 0:
+        os.close(info_write)
     assert proc.stdout is not None
     return ChildProcess(
         proc=proc,
@@ -266,6 +307,7 @@ def start_child(*, confinement: Confinement, output_cap: int, max_frame_bytes: i
         workdir=workdir,
         cgroups=cgroups,
         pid_namespace=bubblewrap,
+        info=os.fdopen(info_read, "rb", buffering=0) if info_read >= 0 else None,
     )
 
 
@@ -300,7 +342,9 @@ def _python_trees() -> list[str]:
     return [p for p in trees if not any(p != other and p.startswith(other + "/") for other in trees)]
 
 
-def _bubblewrap_launcher(workdir: str, fd: int, confinement: Confinement, cgroups: Cgroups | None) -> list[str]:
+def _bubblewrap_launcher(
+    workdir: str, fd: int, info_fd: int, confinement: Confinement, cgroups: Cgroups | None
+) -> list[str]:
     root = os.geteuid() == 0
     etc = Path(workdir, "etc")
     etc.mkdir()
@@ -322,7 +366,7 @@ def _bubblewrap_launcher(workdir: str, fd: int, confinement: Confinement, cgroup
         "bwrap",
         "--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY),
         "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-        "--new-session", "--die-with-parent",
+        "--new-session", "--die-with-parent", "--info-fd", str(info_fd),
         "--ro-bind", "/usr", "/usr",
     ]  # fmt: skip
     for link in ("bin", "lib", "lib64", "sbin"):

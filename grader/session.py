@@ -20,6 +20,7 @@ from .errors import GraderError
 from .sandbox import ChildProcess, Confinement, start_child
 
 STARTUP_SECONDS = 60.0
+_DIED_UNDER = "the notebook's whole process died while it ran"
 # Serve every item from the notebook's own process, restarting it after a
 # timeout or crash, as on a GPU runner; set by tests to cover that path on a CPU.
 INLINE_WORKERS = os.environ.get("GRADER_INLINE_WORKERS") == "1"
@@ -44,7 +45,7 @@ class Limits:
 @dataclass(frozen=True)
 class CellRun:
     index: int
-    status: str  # "ok", "error", "timeout", "crashed", "not run"
+    status: str  # "ok", "error", "timeout", "crashed", "skipped", "not run"
     error: dict | None = None
     skipped_imports: tuple[dict, ...] = ()
     time_s: float = 0.0
@@ -71,11 +72,16 @@ class WorkerUnavailable(Exception):
     """The child could not provide a worker even after a restart."""
 
 
+class OpenFailed(WorkerUnavailable):
+    """The child is up but could not fork a worker (the process limit, most likely)."""
+
+
 @dataclass
 class Worker:
     conn: Connection
-    pid: int
+    pid: int  # in the child's pid namespace: numbers repeat in every new child
     inline: bool
+    generation: int = 0  # which start of the child it belongs to
     next_id: int = 0
 
 
@@ -85,6 +91,8 @@ class _Attempt:
     ready: dict | None = None
     died_in: int | None = None
     hung_in: int | None = None
+    crowded_in: int | None = None  # the first cell after which too many processes or threads ran
+    crowd: int = 0
     out_of_time: bool = False
 
 
@@ -99,7 +107,7 @@ class Session:
         self._seen_pids = 0
         self._child: ChildProcess | None = None
         self._skip: set[int] = set()
-        self._exits: dict[int, str] = {}
+        self._exits: dict[tuple[int, int], str] = {}  # (generation, pid): how it ended
         self.starts = 0
         self.run: NotebookRun | None = None
         self._output_total = 0
@@ -125,6 +133,21 @@ class Session:
         stopped = None
         while True:
             attempt = self._execute(deadline)
+            if attempt.ready is not None and attempt.crowded_in is not None and self.starts < MAX_STARTS:
+                crowded = attempt.crowded_in
+                self.note_limit("process limit")
+                incidents[crowded] = CellRun(
+                    index=crowded,
+                    status="skipped",
+                    error={
+                        "type": "process limit",
+                        "message": f"it left {attempt.crowd} processes or threads running "
+                        f"(the sandbox allows {self.limits.processes}); the notebook ran again without it",
+                        "where": None,
+                    },
+                )
+                self._skip.add(crowded)
+                continue
             if attempt.ready is not None:
                 break
             if self.starts >= MAX_STARTS:
@@ -226,6 +249,7 @@ class Session:
                     "skip": sorted(self._skip),
                     "device": self._device,
                     "inline": INLINE_WORKERS,
+                    "count_tasks": self._sandbox == "bubblewrap",
                 },
                 deadline=time.monotonic() + STARTUP_SECONDS,
             )
@@ -279,6 +303,10 @@ class Session:
                     skipped_imports=tuple(header.get("skipped_imports") or ()),
                     time_s=time.monotonic() - started,
                 )
+                tasks = header.get("tasks")
+                if isinstance(tasks, int) and attempt.crowded_in is None and tasks > self.limits.processes // 2:
+                    # It left processes or threads running: the workers could not be started.
+                    attempt.crowded_in, attempt.crowd = current, tasks
                 current = None
             elif event == "ready":
                 attempt.ready = header
@@ -297,15 +325,24 @@ class Session:
         return describe_exit(code)
 
     # -- workers -----------------------------------------------------------------
-    def open_worker(self) -> Worker:
-        for _ in range(2):
+    def open_worker(self, *, patience: float = 0.0) -> Worker:
+        """A fresh worker; ``patience`` seconds of retries while the process limit is full."""
+        give_up = time.monotonic() + patience
+        restarts = 0
+        while True:
             if self._child is None or not self._child.alive():
                 self._restart()
             try:
                 return self._open()
+            except OpenFailed:
+                if time.monotonic() > give_up:
+                    raise
+                time.sleep(0.1)  # a finished worker's leftovers are being killed
             except (WireError, OSError):
                 self._discard_child()
-        raise WorkerUnavailable("the notebook's process could not start a worker")
+                restarts += 1
+                if restarts >= 2:
+                    raise WorkerUnavailable("the notebook's process could not start a worker") from None
 
     def _restart(self) -> None:
         if self.starts >= MAX_STARTS + 4:
@@ -326,6 +363,9 @@ class Session:
                 continue
             if header.get("ev") == "opened":
                 break
+            if header.get("ev") == "open_failed":
+                self.new_limit_hits()
+                raise OpenFailed(f"no process could be started for it ({str(header.get('error'))[:200]})")
         fd = control.take_fd()
         if fd is None:
             raise WireError("no worker socket arrived")
@@ -337,7 +377,12 @@ class Session:
         inline = bool(header.get("inline"))
         if not inline and pid > 0 and self._child is not None and not self._child.pid_namespace:
             self._child.host_pids.add(pid)
-        return Worker(conn=Connection(sock, max_frame_bytes=self.limits.frame_bytes), pid=pid, inline=inline)
+        return Worker(
+            conn=Connection(sock, max_frame_bytes=self.limits.frame_bytes),
+            pid=pid,
+            inline=inline,
+            generation=self.starts,
+        )
 
     def _note_event(self, header: dict) -> bool:
         """Records asynchronous events; True if the frame was one."""
@@ -345,27 +390,31 @@ class Session:
         if event == "exited":
             pid = int(header.get("pid", 0))
             if "signal" in header:
-                self._exits[pid] = describe_exit(-int(header["signal"]))
+                self._exits[(self.starts, pid)] = describe_exit(-int(header["signal"]))
             else:
-                self._exits[pid] = describe_exit(int(header.get("code", 0)))
+                self._exits[(self.starts, pid)] = describe_exit(int(header.get("code", 0)))
             return True
         return event == "magic"
 
-    def _drain_events(self, deadline: float, until_pid: int | None = None) -> None:
+    def _drain_events(self, deadline: float, until_pid: int | None = None) -> bool:
+        """Reads pending events; False when the control connection broke (the child is dying)."""
         if self._child is None:
-            return
+            return False
         control = self._child.control
-        while until_pid is None or until_pid not in self._exits:
+        while until_pid is None or (self.starts, until_pid) not in self._exits:
             try:
                 if until_pid is None:
                     frame = control.poll_frame()
                     if frame is None:
-                        return
+                        return True
                 else:
                     frame = control.recv(deadline=deadline)
+            except FrameTimeout:
+                return True
             except WireError:
-                return
+                return False
             self._note_event(frame[0])
+        return True
 
     def close_worker(self, worker: Worker) -> None:
         try:
@@ -374,11 +423,23 @@ class Session:
             pass
         worker.conn.close()
 
+    def replaced(self, worker: Worker) -> bool:
+        """Did the notebook's process behind this forked worker die, taking other workers along?
+
+        Inline workers run one at a time, so their crash is never another item's doing.
+        """
+        if worker.inline:
+            return False
+        if worker.generation != self.starts:
+            return True
+        return self._child is None or not self._child.alive()
+
     def kill_worker(self, worker: Worker) -> None:
         """Stops a worker that missed its deadline; restarts the child if need be."""
         worker.conn.close()
-        if not worker.inline and worker.pid in self._exits:
-            return  # it is gone already
+        key = (worker.generation, worker.pid)
+        if worker.generation != self.starts or (not worker.inline and key in self._exits):
+            return  # gone already, or its whole child was replaced
         if worker.inline or self._child is None or not self._child.alive():
             self._discard_child()
             return
@@ -387,17 +448,27 @@ class Session:
             self._drain_events(time.monotonic() + KILL_CONFIRM_SECONDS, until_pid=worker.pid)
         except WireError:
             pass
-        if worker.pid not in self._exits:
+        if key not in self._exits:
             self._discard_child()
 
     def exit_status(self, worker: Worker, *, wait: float = 1.0) -> str:
         """How a worker that went away ended, as far as can be told."""
+        key = (worker.generation, worker.pid)
+        if worker.generation != self.starts:
+            return self._exits.get(key, _DIED_UNDER)
         if worker.inline:
             text = self._child_exit_text() if self._child is not None else "the process is gone"
             self._discard_child()
             return text
-        self._drain_events(time.monotonic() + wait, until_pid=worker.pid)
-        return self._exits.get(worker.pid, "the process went away")
+        if not self._drain_events(time.monotonic() + wait, until_pid=worker.pid) and self._child is not None:
+            try:
+                self._child.proc.wait(timeout=2)  # the notebook's process is going down
+            except Exception:
+                pass
+        if self._child is not None and not self._child.alive():
+            self._discard_child()
+            return _DIED_UNDER
+        return self._exits.get(key, "the process went away")
 
     # -- cleanup -----------------------------------------------------------------
     def _discard_child(self) -> None:

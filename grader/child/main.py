@@ -34,6 +34,16 @@ def _flush_std() -> None:
             pass
 
 
+def _tasks() -> int:
+    """Threads of this process plus the other processes in sight: what counts toward the process limit."""
+    try:
+        threads = len(os.listdir("/proc/self/task"))
+        processes = sum(1 for name in os.listdir("/proc") if name.isdigit())
+    except OSError:
+        return 0
+    return threads + processes
+
+
 def _resolve_device(asked: str) -> str:
     import torch
 
@@ -79,6 +89,12 @@ def _reap(conn, alive: set[int]) -> None:
         if pid == 0:
             return
         alive.discard(pid)
+        try:
+            # What the worker started and left behind (a fork bomb's sleepers) goes
+            # with it, or it would hold the sandbox's process budget for later items.
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
         if os.WIFSIGNALED(status):
             conn.send({"ev": "exited", "pid": pid, "signal": os.WTERMSIG(status)})
         else:
@@ -96,7 +112,13 @@ def _open_worker(conn, ctrl: socket.socket, ns: dict, device: str, *, fork: bool
         ours.close()
         return
     _flush_std()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError as exc:  # the process limit, most likely: say so and stay up
+        ours.close()
+        theirs.close()
+        conn.send({"ev": "open_failed", "error": f"{type(exc).__name__}: {exc}"[:300]})
+        return
     if pid == 0:
         try:
             os.setpgid(0, 0)
@@ -142,6 +164,9 @@ def main(control_fd: int) -> None:
         device_name = torch.cuda.get_device_name(0)
 
     ns, shell = cells.make_namespace(lambda note: conn.send({"ev": "magic", **note}))
+    # In a pid namespace every process in sight is the notebook's; elsewhere the count means nothing.
+    count_tasks = bool(load.get("count_tasks"))
+    baseline = _tasks() if count_tasks else 0
     skip = set(load.get("skip", []))
     for index, source in load["cells"]:
         if index in skip:
@@ -149,7 +174,8 @@ def main(control_fd: int) -> None:
         conn.send({"ev": "cell", "phase": "start", "index": index})
         result = cells.run_cell(index, source, ns, shell)
         _flush_std()
-        conn.send({"ev": "cell", "phase": "end", "index": index, **result})
+        tasks = _tasks() - baseline if count_tasks else 0
+        conn.send({"ev": "cell", "phase": "end", "index": index, "tasks": tasks, **result})
     torch.set_num_threads(1)
     conn.send(
         {

@@ -46,6 +46,11 @@ DTYPES = {
     )
 }
 _PLAIN_TENSORS = (torch.Tensor, torch.nn.Parameter)
+# The methods that read a result back, bound before any notebook code runs:
+# patching them on torch.Tensor later does not change what is observed.
+_T = torch.Tensor
+_detach, _to, _contiguous, _reshape, _view, _numpy = _T.detach, _T.to, _T.contiguous, _T.reshape, _T.view, _T.numpy
+_resolve_conj, _resolve_neg, _numel = _T.resolve_conj, _T.resolve_neg, _T.numel
 _GRAD_MODES: dict[str, Callable[[], Any]] = {
     "enabled": torch.enable_grad,
     "no_grad": torch.no_grad,
@@ -201,9 +206,9 @@ def observe_tensor(t: torch.Tensor, blobs: _Blobs) -> dict:
         "leaf": bool(t.is_leaf),
         "grad_fn": bounded(type(t.grad_fn).__name__, 200) if t.grad_fn is not None else None,
     }
-    if obs["layout"] == "strided" and obs["device"] != "meta" and t.numel() <= MAX_NUMEL:
-        flat = t.detach().to("cpu").resolve_conj().resolve_neg().contiguous().reshape(-1)
-        obs["b"] = blobs.add(flat.view(torch.uint8).numpy().tobytes())
+    if obs["layout"] == "strided" and obs["device"] != "meta" and _numel(t) <= MAX_NUMEL:
+        flat = _reshape(_contiguous(_resolve_neg(_resolve_conj(_to(_detach(t), "cpu")))), -1)
+        obs["b"] = blobs.add(_numpy(_view(flat, torch.uint8)).tobytes())
     return obs
 
 

@@ -20,6 +20,11 @@ import struct
 import time
 
 _PREFIX = struct.Struct("!II")
+# Bound once, when the child starts and before any notebook code runs: a
+# notebook that later patches json or socket methods changes nothing here.
+_dumps, _loads = json.dumps, json.loads
+_send, _sendmsg, _recvmsg = socket.socket.send, socket.socket.sendmsg, socket.socket.recvmsg
+_select = select.select
 MAX_HEADER_BYTES = 4 << 20
 DEFAULT_MAX_FRAME_BYTES = 64 << 20
 _MAX_FDS_PER_MESSAGE = 4
@@ -39,7 +44,7 @@ class FrameTimeout(WireError):
 
 def pack(header: dict, blobs: list[bytes] | tuple[bytes, ...] = ()) -> bytes:
     sizes = [len(b) for b in blobs]
-    head = json.dumps({**header, "_blobs": sizes}, separators=(",", ":")).encode()
+    head = _dumps({**header, "_blobs": sizes}, separators=(",", ":")).encode()
     return _PREFIX.pack(len(head), sum(sizes)) + head + b"".join(blobs)
 
 
@@ -70,7 +75,7 @@ class FrameReader:
         body = bytes(buf[_PREFIX.size + head_len : end])
         del buf[:end]
         try:
-            header = json.loads(head)
+            header = _loads(head)
         except (ValueError, UnicodeDecodeError) as exc:
             raise WireError(f"frame header is not JSON: {exc}") from None
         if not isinstance(header, dict):
@@ -122,7 +127,7 @@ class Connection:
         data = pack(header, blobs)
         if fds:
             # Small control frames only: the descriptors ride on the first byte.
-            self.sock.sendmsg([data[:1]], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
+            _sendmsg(self.sock, [data[:1]], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
             data = data[1:]
         self._out += data
         self.flush(deadline=deadline)
@@ -167,7 +172,7 @@ class Connection:
         if not readers and not writers:
             return
         try:
-            r, w, _ = select.select(readers, writers, [], timeout)
+            r, w, _ = _select(readers, writers, [], timeout)
         except (OSError, ValueError) as exc:
             raise PeerClosed(str(exc)) from None
         if not r and not w:
@@ -176,7 +181,7 @@ class Connection:
             raise FrameTimeout("deadline passed")
         if w:
             try:
-                sent = self.sock.send(self._out, socket.MSG_DONTWAIT)
+                sent = _send(self.sock, self._out, socket.MSG_DONTWAIT)
             except BlockingIOError:
                 sent = 0
             except OSError as exc:
@@ -188,8 +193,8 @@ class Connection:
 
     def _read_available(self) -> None:
         try:
-            data, ancdata, _flags, _addr = self.sock.recvmsg(
-                1 << 20, socket.CMSG_SPACE(_MAX_FDS_PER_MESSAGE * 4), socket.MSG_DONTWAIT
+            data, ancdata, _flags, _addr = _recvmsg(
+                self.sock, 1 << 20, socket.CMSG_SPACE(_MAX_FDS_PER_MESSAGE * 4), socket.MSG_DONTWAIT
             )
         except BlockingIOError:
             return

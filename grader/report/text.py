@@ -98,6 +98,8 @@ def _notebook_notes(report: Report) -> list[str]:
             notes.append(f"cell {cell.index} raised {cell.error}; the cells after it still ran")
         elif cell.status == "timeout":
             notes.append(f"cell {cell.index} ran past the time limit and was skipped")
+        elif cell.status == "skipped":
+            notes.append(f"cell {cell.index} was skipped: {cell.error}")
         elif cell.status == "crashed":
             notes.append(f"cell {cell.index} ended its process ({cell.error}) and was skipped")
         elif cell.status == "not run":

@@ -1,0 +1,208 @@
+"""Hostile and broken notebooks, graded in the real sandbox.
+
+Each notebook in ``notebooks/`` has an entry in ``expected.yaml`` (see there
+for the schema). Whatever a notebook does, the grader must exit normally
+(with a report, or with its one-line error for files that are not
+notebooks), give no undeserved points, still grade the other items where
+the notebook allows, change nothing outside the sandbox, receive no
+connection, leave no process behind, and leak no secret of the grader's
+environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT, SAMPLES, SHORT_LIMITS
+
+HERE = Path(__file__).resolve().parent
+NOTEBOOKS = HERE / "notebooks"
+EXPECTED = yaml.safe_load((HERE / "expected.yaml").read_text(encoding="utf-8")) or {}
+RUBRIC_ITEMS = [item["id"] for item in yaml.safe_load(SHORT_LIMITS.read_text())["items"]]
+LIMIT_NAMES = {"time limit", "memory limit", "process limit", "output truncated", "exited", "disk limit"}
+SANDBOX_UID = 65534
+
+pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap (apt-get install bubblewrap)")
+
+
+class Listener:
+    """A loopback server the notebooks try to reach; it records every connection."""
+
+    def __init__(self, port: int) -> None:
+        self.connections: list[bytes] = []
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen()
+        self.sock.settimeout(0.2)
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while self.running:
+            try:
+                conn, _ = self.sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            conn.settimeout(0.5)
+            try:
+                self.connections.append(conn.recv(1024) or b"<connected>")
+            except OSError:
+                self.connections.append(b"<connected>")
+            conn.close()
+
+    def close(self) -> None:
+        self.running = False
+        self.thread.join(2)
+        self.sock.close()
+
+
+@pytest.fixture(scope="module")
+def listener():
+    ports = {spec["listener"] for spec in EXPECTED.values() if spec.get("listener")}
+    servers = {port: Listener(port) for port in ports}
+    yield servers
+    for server in servers.values():
+        server.close()
+
+
+def sandbox_processes() -> list[str]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if entry.stat().st_uid != SANDBOX_UID:
+                continue
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")[:200]
+            found.append(f"{entry.name}: {cmdline!r}")
+        except OSError:
+            continue
+    return found
+
+
+def grader_cgroups() -> list[Path]:
+    return [p for p in Path("/sys/fs/cgroup").glob("*/**/grader-*") if p.is_dir()]
+
+
+UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from strings(key)
+            yield from strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)
+
+
+def limits_named(report: dict) -> set[str]:
+    named = set(report["notebook"].get("limits_hit", []))
+    named |= {item["limit"] for item in report["items"] if item.get("limit")}
+    return named
+
+
+def test_every_notebook_has_an_expected_outcome():
+    assert {p.name for p in NOTEBOOKS.glob("*.ipynb")} == set(EXPECTED)
+    assert len(EXPECTED) >= 25
+    for name, spec in EXPECTED.items():
+        assert set(spec) <= {"does", "exit", "error", "score_at_most", "items", "limits", "untouched", "listener"}, name
+        assert set(spec.get("limits", [])) <= LIMIT_NAMES, name
+        assert set(spec.get("items", {})) <= set(RUBRIC_ITEMS), name
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_hostile_notebook(name, grade, tmp_path, listener):
+    spec = EXPECTED[name]
+    folder = tmp_path / "hand-in"
+    folder.mkdir()
+    notebook = folder / name
+    shutil.copyfile(NOTEBOOKS / name, notebook)
+    for path in spec.get("untouched", []):
+        Path(path).unlink(missing_ok=True)
+    readme = (ROOT / "README.md").read_bytes()
+    secret = f"GRADER_TEST_SECRET-{uuid.uuid4().hex}"
+    already = sandbox_processes()
+
+    done = grade("-f", "json", "-a", SHORT_LIMITS, notebook, timeout=600, env={"GRADER_TEST_SECRET": secret})
+
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert done.returncode == spec.get("exit", 0), done.stderr[-2000:]
+    if spec.get("exit", 0) == 2:
+        assert done.stdout == ""
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and spec["error"] in lines[0], done.stderr
+    else:
+        report = json.loads(done.stdout)
+        items = {item["id"]: item for item in report["items"]}
+        assert list(items) == RUBRIC_ITEMS
+        for item_id, item in items.items():
+            want = spec.get("items", {}).get(item_id, "passed")
+            assert (item_id, item["status"]) == (item_id, want), item["feedback"]
+        assert report["score"] <= spec.get("score_at_most", 100)
+        assert set(spec.get("limits", [])) <= limits_named(report), report["notebook"]
+        assert report["environment"]["sandbox"] == "bubblewrap"
+        assert [s for s in strings(report) if UNSAFE.search(s)] == []  # what the student wrote, escaped
+    # Nothing leaked, changed, reached or left running.
+    assert secret not in done.stdout and secret not in done.stderr
+    assert sorted(p.name for p in folder.iterdir()) == [name]
+    assert (ROOT / "README.md").read_bytes() == readme
+    for path in spec.get("untouched", []):
+        assert not Path(path).exists(), path
+    for server in listener.values():
+        assert server.connections == []
+    assert sandbox_processes() == already
+    assert grader_cgroups() == []
+
+
+def test_escapes_and_bidi_overrides_never_reach_the_terminal(grade):
+    done = grade("-a", SHORT_LIMITS, NOTEBOOKS / "ansi_and_bidi_in_errors.ipynb", timeout=600)
+    assert done.returncode == 0
+    assert UNSAFE.search(done.stdout) is None
+    assert "\\x1b[2J" in done.stdout  # shown, not obeyed
+
+
+def test_a_fifty_megabyte_notebook_is_graded(grade, tmp_path):
+    nb = json.loads((SAMPLES / "correct.ipynb").read_text())
+    blob = "A" * (50 << 20)
+    nb["cells"][1]["outputs"] = [{"output_type": "display_data", "metadata": {}, "data": {"image/png": blob}}]
+    big = tmp_path / "fifty_megabytes_of_outputs.ipynb"
+    big.write_text(json.dumps(nb))
+    assert big.stat().st_size > 50 << 20
+    done = grade("-f", "json", big, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["score"] == 100
+
+
+def test_a_symlink_is_read_once_through(grade, tmp_path):
+    link = tmp_path / "submit.ipynb"
+    link.symlink_to(SAMPLES / "correct.ipynb")
+    done = grade("-f", "json", link, timeout=600)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["score"] == 100
+    assert report["sha256"] == json.loads(grade("-f", "json", SAMPLES / "correct.ipynb").stdout)["sha256"]
+
+
+def test_a_symlink_to_a_secret_file_is_not_a_notebook(grade, tmp_path):
+    link = tmp_path / "submit.ipynb"
+    link.symlink_to("/etc/shadow" if os.path.exists("/etc/shadow") else "/etc/hostname")
+    done = grade(link, timeout=120)
+    assert done.returncode == 2
+    assert "not a notebook" in done.stderr or "not a Jupyter notebook" in done.stderr
+    assert done.stderr.count("\n") == 1
