@@ -23,14 +23,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, SAMPLES, SHORT_LIMITS
+from conftest import ROOT, SAMPLES, SHORT_LIMITS, grading_processes
 
 HERE = Path(__file__).resolve().parent
 NOTEBOOKS = HERE / "notebooks"
 EXPECTED = yaml.safe_load((HERE / "expected.yaml").read_text(encoding="utf-8")) or {}
 RUBRIC_ITEMS = [item["id"] for item in yaml.safe_load(SHORT_LIMITS.read_text())["items"]]
 LIMIT_NAMES = {"time limit", "memory limit", "process limit", "output truncated", "exited", "disk limit"}
-SANDBOX_UID = 65534
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap (apt-get install bubblewrap)")
 
@@ -75,21 +74,6 @@ def listener():
     yield servers
     for server in servers.values():
         server.close()
-
-
-def sandbox_processes() -> list[str]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if entry.stat().st_uid != SANDBOX_UID:
-                continue
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")[:200]
-            found.append(f"{entry.name}: {cmdline!r}")
-        except OSError:
-            continue
-    return found
 
 
 def grader_cgroups() -> list[Path]:
@@ -137,7 +121,7 @@ def test_hostile_notebook(name, grade, tmp_path, listener):
         Path(path).unlink(missing_ok=True)
     readme = (ROOT / "README.md").read_bytes()
     secret = f"GRADER_TEST_SECRET-{uuid.uuid4().hex}"
-    already = sandbox_processes()
+    already = grading_processes()
 
     done = grade("-f", "json", "-a", SHORT_LIMITS, notebook, timeout=600, env={"GRADER_TEST_SECRET": secret})
 
@@ -166,7 +150,7 @@ def test_hostile_notebook(name, grade, tmp_path, listener):
         assert not Path(path).exists(), path
     for server in listener.values():
         assert server.connections == []
-    assert sandbox_processes() == already
+    assert grading_processes() == already
     assert grader_cgroups() == []
 
 

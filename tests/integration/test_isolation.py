@@ -2,25 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 
-from conftest import SAMPLES, SHORT_LIMITS, code_cells, items_by_id, write_notebook
-
-
-def _child_processes() -> list[str]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if "from child.main import main" in cmdline and int(entry.name) != os.getpid():
-            found.append(f"{entry.name}: {cmdline}")
-    return found
+from conftest import SAMPLES, SHORT_LIMITS, code_cells, grading_processes, items_by_id, write_notebook
 
 
 def test_monkeypatching_comparisons_changes_no_verdict(grade_json, tmp_path):
@@ -45,7 +29,7 @@ def test_a_function_that_sleeps_forever_costs_only_its_item(grade_json):
     assert "did not return within the time limit" in items["e4.grads"]["feedback"]
     assert all(i["status"] == "passed" for k, i in items.items() if k != "e4.grads")
     assert elapsed < 60  # one 3 s call limit, not a hang
-    assert _child_processes() == []
+    assert grading_processes() == []
 
 
 def test_a_function_that_kills_its_process_costs_only_its_item(grade_json):
@@ -54,7 +38,7 @@ def test_a_function_that_kills_its_process_costs_only_its_item(grade_json):
     assert items["e6.sgd_step"]["status"] == "crashed"
     assert "killed by SIGKILL" in items["e6.sgd_step"]["feedback"]
     assert all(i["status"] == "passed" for k, i in items.items() if k != "e6.sgd_step")
-    assert _child_processes() == []
+    assert grading_processes() == []
 
 
 def test_grad_mode_switched_off_at_top_level_does_not_leak_into_calls(grade_json, tmp_path):
@@ -89,7 +73,7 @@ def test_a_top_level_cell_that_never_ends_is_skipped(grade_json):
     assert report["score"] == 100
     problems = report["notebook"]["cell_problems"]
     assert [(p["status"]) for p in problems] == ["timeout"]
-    assert _child_processes() == []
+    assert grading_processes() == []
 
 
 def test_failing_cells_are_recorded_and_the_rest_still_runs(grade_json):
@@ -124,4 +108,4 @@ def test_a_slow_function_hits_the_item_limit_and_the_run_still_ends(grade_json, 
     assert "took longer than the item's time limit" in items["e4.grads"]["feedback"]
     assert all(i["status"] == "passed" for k, i in items.items() if k != "e4.grads")
     assert time.monotonic() - started < 60
-    assert _child_processes() == []
+    assert grading_processes() == []
