@@ -105,7 +105,10 @@ class CapturedOutput:
         return self.total > self.cap
 
     def text(self) -> str:
-        return b"".join(self._chunks).decode("utf-8", "replace")
+        text = b"".join(self._chunks).decode("utf-8", "replace")
+        if self.truncated:
+            text += f"\n[output truncated: {self.total - self.cap} more bytes were printed]\n"
+        return text
 
     def join(self, timeout: float) -> None:
         self._thread.join(timeout)

@@ -53,3 +53,14 @@ def test_defined_callables():
     ns, _, _ = run(["def grad_f1(t, u):\n    return t, u\nclass Helper: pass\nvalue = 3"])
     assert {"grad_f1", "Helper"} <= set(cells.defined_callables(ns))
     assert "value" not in cells.defined_callables(ns)
+
+
+def test_captured_output_is_capped_with_a_marker():
+    import io
+
+    from grader.sandbox import CapturedOutput
+
+    captured = CapturedOutput(io.BufferedReader(io.BytesIO(b"x" * 5000)), cap=1000)
+    captured.join(5)
+    assert captured.total == 5000 and captured.truncated
+    assert captured.text() == "x" * 1000 + "\n[output truncated: 4000 more bytes were printed]\n"
