@@ -113,9 +113,6 @@ class Evidence:
     def expected_fact(self, path: str) -> Fact:
         return self.expected.facts.get(path)
 
-    def mismatched(self, pattern_prefix: str) -> bool:
-        return any(m.path.startswith(pattern_prefix) for m in self.mismatches)
-
     def initial_values(self) -> dict[str, np.ndarray]:
         """The values the caller's tensors had before the call, by fact path."""
         out: dict[str, np.ndarray] = {}
