@@ -4,6 +4,11 @@
     report = grade_notebook("submit.ipynb", Options(device="cpu"))
     print(report.score, "/", report.max_score)
 
+In a student's notebook, the public self-checks (Otter-Grader's convention)::
+
+    import grader
+    grader.check("e1")      # one exercise; grader.check_all() for all
+
 The names below are imported lazily: the untrusted child imports
 ``grader.child`` on its own and must not pay for (or see) the rest.
 """
@@ -13,11 +18,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["GraderError", "Options", "Report", "__version__", "grade_notebook"]
+__all__ = ["GraderError", "Options", "Report", "__version__", "check", "check_all", "grade_notebook"]
 
 if TYPE_CHECKING:
     from .errors import GraderError
     from .grading import Options, grade_notebook
+    from .inline import check, check_all
     from .result import Report
 
 _LAZY = {
@@ -25,6 +31,8 @@ _LAZY = {
     "Options": ("grading", "Options"),
     "grade_notebook": ("grading", "grade_notebook"),
     "Report": ("result", "Report"),
+    "check": ("inline", "check"),
+    "check_all": ("inline", "check_all"),
 }
 
 

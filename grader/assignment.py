@@ -1,9 +1,10 @@
 """Find an assignment and load its trusted parts: rubric and reference package.
 
 An assignment is named by id (``autograd-basics``, looked up as
-``rubrics/<id>.yaml`` in the course directory) or by the path of its rubric
-file. The course directory is ``$GRADER_COURSE`` if set, else the checkout
-this grader runs from. It is never the submission's directory: a student's
+``rubrics/<id>.yaml`` in the course directory), by the path of its rubric
+file, or by an autograder bundle (``.zip``, see ``grader.bundle``). The
+course directory is ``$GRADER_COURSE`` if set, else the checkout this
+grader runs from. It is never the submission's directory: a student's
 repository must not be able to bring its own rubric.
 """
 
@@ -77,6 +78,10 @@ def known_assignments() -> list[str]:
 def resolve(name: str | None) -> Path:
     """The rubric file for an assignment id or path."""
     name = name or DEFAULT_ASSIGNMENT
+    if name.endswith(".zip"):
+        from .bundle import extract
+
+        return extract(Path(name))
     if name.endswith((".yaml", ".yml")) or os.sep in name:
         path = Path(name)
         if not path.is_file():

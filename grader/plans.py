@@ -34,6 +34,8 @@ class Entry:
 
 
 def default_directory() -> Path:
+    if os.environ.get("GRADER_CACHE_DIR"):
+        return Path(os.environ["GRADER_CACHE_DIR"])
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "grader" / "plans"
 

@@ -57,6 +57,7 @@ SCHEMA: dict[str, Any] = {
         "assignment": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$"},
         "title": {"type": "string"},
         "reference": {"type": "string", "minLength": 1},
+        "public_checks": {"type": "string", "minLength": 1},
         "seed": {"type": "integer", "minimum": 0},
         "examples": {"type": "integer", "minimum": 1, "maximum": 100000},
         "limits": {
@@ -115,6 +116,7 @@ class Rubric:
     assignment: str
     title: str
     reference: Path
+    public_checks: Path | None  # the students' self-checks (assignments/<id>/public_checks.py)
     seed: int
     examples: int
     limits: Limits
@@ -260,6 +262,7 @@ def _build(data: dict, path: Path) -> Rubric:
         assignment=data["assignment"],
         title=data.get("title", data["assignment"]),
         reference=(path.parent / data["reference"]).resolve(),
+        public_checks=(path.parent / data["public_checks"]).resolve() if "public_checks" in data else None,
         seed=int(data.get("seed", 0)),
         examples=examples,
         limits=limits,

@@ -64,6 +64,9 @@ def _serve(conn, ns: dict, device: str) -> None:
         op = header.get("op")
         if op == "end":
             return
+        if op == "selfcheck":
+            conn.send({"id": header.get("id"), **_selfcheck(header, ns)})
+            continue
         if op != "call":
             conn.send({"id": header.get("id"), "protocol_error": f"unknown op {op!r}"})
             continue
@@ -78,6 +81,18 @@ def _serve(conn, ns: dict, device: str) -> None:
         reply["id"] = header.get("id")
         _flush_std()
         conn.send(reply, out)
+
+
+def _selfcheck(header: dict, ns: dict) -> dict:
+    from . import selfcheck
+
+    try:
+        checks = selfcheck.load(str(header.get("source", "")))
+    except Exception as exc:
+        return {"protocol_error": f"the public checks do not load: {type(exc).__name__}: {exc}"}
+    result = selfcheck.run_item(checks, str(header.get("item", "")), ns)
+    _flush_std()
+    return result
 
 
 def _reap(conn, alive: set[int]) -> None:

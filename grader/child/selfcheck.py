@@ -1,0 +1,255 @@
+"""Public self-checks: an assignment's reference-free checks, run on a student's functions.
+
+They run wherever the functions are: in the student's live kernel
+(``grader.check("e1")``) or in the sandboxed child (``grade check``). A check
+module (``assignments/<id>/public_checks.py``) imports only torch. It defines
+``EXERCISES`` (``{"e1": ["e1.value", …]}``) and one function per rubric item,
+named after it (``e1_value``), whose first parameter is a ``Checker`` and whose
+other parameters name the student's functions it needs::
+
+    def e1_autograd(check, grad_f1):
+        t, u = …
+        gt, gu = check.call(grad_f1, t, u)
+        check.close("∂f/∂t = 2t", gt, 2 * t)
+
+A check compares with finite differences of the student's own functions and
+with closed forms the exercise states; what it cannot decide it reports with
+``check.later()``: "checked only at grading", never "passed".
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from .probe import bounded, describe_exception
+
+PASSED, FAILED, LATER = "passed", "failed", "checked only at grading"
+
+
+class StudentRaised(Exception):
+    """The student's function raised; carries what it raised."""
+
+    def __init__(self, exc: BaseException) -> None:
+        super().__init__(str(exc))
+        self.error = describe_exception(exc)
+
+
+@dataclass
+class Finding:
+    check: str
+    status: str
+    message: str = ""
+
+
+@dataclass
+class Checker:
+    findings: list[Finding] = field(default_factory=list)
+
+    # -- recording -------------------------------------------------------------
+    def ok(self, name: str) -> None:
+        self.findings.append(Finding(name, PASSED))
+
+    def fail(self, name: str, message: str) -> None:
+        self.findings.append(Finding(name, FAILED, bounded(message, 600)))
+
+    def later(self, name: str, why: str = "") -> None:
+        self.findings.append(Finding(name, LATER, bounded(why, 300)))
+
+    def expect(self, condition: bool, name: str, message: str) -> bool:
+        if condition:
+            self.ok(name)
+        else:
+            self.fail(name, message)
+        return bool(condition)
+
+    # -- calling ---------------------------------------------------------------
+    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Calls a student's function from clean state; what it raises ends the item."""
+        torch.set_grad_enabled(True)
+        try:
+            return fn(*args, **kwargs)
+        except BaseException as exc:  # SystemExit too: it is the student's outcome
+            raise StudentRaised(exc) from None
+
+    # -- comparing -------------------------------------------------------------
+    def close(self, name: str, got: Any, want: torch.Tensor | float, *, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
+        problem = difference(got, want, rtol=rtol, atol=atol)
+        return self.expect(problem is None, name, problem or "")
+
+    def detached(self, name: str, *values: Any) -> bool:
+        attached = [i for i, v in enumerate(values) if isinstance(v, torch.Tensor) and v.requires_grad]
+        return self.expect(
+            not attached,
+            name,
+            "returned tensor(s) still require grad (they are part of a graph): return .detach()-ed tensors",
+        )
+
+    def snapshot(self, *tensors: torch.Tensor) -> list[tuple]:
+        return [
+            (t.detach().clone(), t.requires_grad, None if t.grad is None else t.grad.detach().clone()) for t in tensors
+        ]
+
+    def untouched(self, name: str, snapshot: list[tuple], tensors: tuple[torch.Tensor, ...], names: str) -> bool:
+        changed = []
+        for label, (values, requires_grad, grad), t in zip(names.split(), snapshot, tensors, strict=True):
+            if t.requires_grad != requires_grad:
+                changed.append(f"{label}.requires_grad became {t.requires_grad}")
+            now = t.grad
+            if (now is None) != (grad is None) or (now is not None and grad is not None and not torch.equal(now, grad)):
+                changed.append(f"{label}.grad changed")
+            if t.shape != values.shape or not torch.equal(t.detach(), values):
+                changed.append(f"the values of {label} changed")
+        return self.expect(
+            not changed,
+            name,
+            "; ".join(changed) + ": work on copies (t.detach().clone()), never on the caller's tensors",
+        )
+
+    def finite_difference(self, value: Callable[[torch.Tensor], float], at: torch.Tensor) -> torch.Tensor:
+        return central_difference(value, at)
+
+    def grad_mode_restored(self, name: str = "grad mode left as found") -> bool:
+        on = torch.is_grad_enabled()
+        torch.set_grad_enabled(True)
+        return self.expect(on, name, "grad mode is off after the call: use `with torch.no_grad():`, which restores it")
+
+
+def difference(got: Any, want: Any, *, rtol: float, atol: float) -> str | None:
+    """None when ``got`` matches ``want``, else what differs."""
+    if isinstance(want, float):
+        if type(got) is not float and not isinstance(got, float):
+            extra = " (use .item())" if isinstance(got, torch.Tensor) else ""
+            return f"got {type(got).__name__}, expected a Python float{extra}"
+        if not math.isclose(got, want, rel_tol=rtol, abs_tol=atol):
+            return f"got {got:.6g}, expected {want:.6g}"
+        return None
+    if got is None:
+        return f"got None, expected a tensor of shape {tuple(want.shape)}"
+    if not isinstance(got, torch.Tensor):
+        return f"got {type(got).__name__}, expected a tensor of shape {tuple(want.shape)}"
+    if got.shape != want.shape:
+        return f"got shape {tuple(got.shape)}, expected {tuple(want.shape)}"
+    if got.dtype != want.dtype:
+        return f"got dtype {got.dtype}, expected {want.dtype}"
+    g, w = got.detach().to("cpu", torch.float64), want.detach().to("cpu", torch.float64)
+    bad = ~torch.isclose(g, w, rtol=rtol, atol=atol, equal_nan=True)
+    if not bool(bad.any()):
+        return None
+    count = int(bad.sum())
+    worst = float((g - w).abs()[bad].max())
+    return (
+        f"{count} of {g.numel()} values differ (max abs diff {worst:.3g}): "
+        f"got {bounded(_show(g), 200)}, expected {bounded(_show(w), 200)}"
+    )
+
+
+def _show(t: torch.Tensor) -> str:
+    return "[" + ", ".join(f"{v:.4g}" for v in t.reshape(-1)[:8].tolist()) + (", …]" if t.numel() > 8 else "]")
+
+
+def central_difference(value: Callable[[torch.Tensor], float], at: torch.Tensor, h: float = 1e-4) -> torch.Tensor:
+    """d value / d at, element by element, in float64: the student's own function, nudged."""
+    at = at.detach().to(torch.float64)
+    grad = torch.zeros_like(at)
+    flat = grad.reshape(-1)
+    for i in range(at.numel()):
+        plus, minus = at.clone(), at.clone()
+        plus.reshape(-1)[i] += h
+        minus.reshape(-1)[i] -= h
+        flat[i] = (value(plus) - value(minus)) / (2 * h)
+    return grad
+
+
+# -- running -------------------------------------------------------------------------
+
+
+def load(source: str, filename: str = "public_checks.py") -> dict[str, Any]:
+    namespace: dict[str, Any] = {"__name__": "public_checks"}
+    exec(compile(source, filename, "exec"), namespace)
+    return namespace
+
+
+def run_item(checks: dict[str, Any], item: str, functions: dict[str, Any]) -> dict[str, Any]:
+    """One rubric item's public checks on the student's functions; plain data back."""
+    check_fn = checks.get(item.replace(".", "_"))
+    if check_fn is None:
+        return {"status": "unchecked", "findings": [vars(Finding(item, LATER, "no public check for this item"))]}
+    wanted = list(inspect.signature(check_fn).parameters)[1:]
+    missing = [name for name in wanted if not callable(functions.get(name))]
+    if missing:
+        return {"status": "missing", "message": f"the notebook does not define {', '.join(n + '()' for n in missing)}"}
+    checker = Checker()
+    torch.set_grad_enabled(True)
+    try:
+        check_fn(checker, **{name: functions[name] for name in wanted})
+    except StudentRaised as raised:
+        error = raised.error
+        text = f"{error['type']}: {error['message']}"
+        status = "error"
+        if error.get("not_implemented"):
+            text = f"not implemented yet ({text})"
+        return {"status": status, "message": bounded(text, 600), "findings": [vars(f) for f in checker.findings]}
+    except Exception as exc:  # what came back did not even have the expected structure
+        checker.fail("results can be checked", f"the returned values could not be checked: {type(exc).__name__}: {exc}")
+    finally:
+        torch.set_grad_enabled(True)
+    statuses = {f.status for f in checker.findings}
+    status = FAILED if FAILED in statuses else (PASSED if PASSED in statuses else "unchecked")
+    return {"status": status, "findings": [vars(f) for f in checker.findings]}
+
+
+@dataclass
+class ItemCheck:
+    id: str
+    status: str  # passed, failed, error, missing, unchecked (and timeout, crashed from `grade check`)
+    message: str = ""
+    findings: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class CheckResults:
+    """What ``grader.check`` returns: shown as HTML in Jupyter, as text elsewhere."""
+
+    items: list[ItemCheck]
+
+    @property
+    def all_passed(self) -> bool:
+        return all(item.status in (PASSED, "unchecked") for item in self.items)
+
+    def __str__(self) -> str:
+        lines = []
+        for item in self.items:
+            lines.append(f"{item.id:<16} {item.status}" + (f": {item.message}" if item.message else ""))
+            for finding in item.findings:
+                if finding["status"] != PASSED:
+                    text = f"  {finding['status']}: {finding['check']}"
+                    lines.append(text + (f" ({finding['message']})" if finding["message"] else ""))
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        colours = {PASSED: "#1a7f37", FAILED: "#cf222e", "error": "#cf222e", "missing": "#9a6700"}
+        rows = []
+        for item in self.items:
+            colour = colours.get(item.status, "#57606a")
+            detail = [html.escape(item.message)] if item.message else []
+            for finding in item.findings:
+                if finding["status"] != PASSED:
+                    note = f"{html.escape(finding['status'])}: {html.escape(finding['check'])}"
+                    if finding["message"]:
+                        note += f" ({html.escape(finding['message'])})"
+                    detail.append(note)
+            rows.append(
+                f"<tr><td><code>{html.escape(item.id)}</code></td>"
+                f"<td style='color:{colour};font-weight:bold'>{html.escape(item.status)}</td>"
+                f"<td>{'<br>'.join(detail)}</td></tr>"
+            )
+        return "<table><tr><th>item</th><th>public checks</th><th></th></tr>" + "".join(rows) + "</table>"

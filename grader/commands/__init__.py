@@ -1,0 +1,1 @@
+"""The subcommands of ``grade``, one module each; ``grader.cli`` registers them."""

@@ -1,0 +1,37 @@
+"""``grade check SUBMISSION``: the assignment's public self-checks only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .common import assignment_option, check_writable, device_option, emit, output_option, sandbox_option
+
+
+@click.command(
+    "check",
+    epilog="Exit status: 0 every public check passed, 1 some did not, 2 bad input, 3 the grader failed.",
+)
+@click.argument("submission", type=click.Path(path_type=Path, dir_okay=True, exists=False))
+@assignment_option
+@click.option("-f", "--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@output_option
+@device_option
+@sandbox_option
+def check(submission: Path, assignment: str | None, fmt: str, output: Path | None, device: str, sandbox: str) -> int:
+    """Run the assignment's public checks on SUBMISSION: a self-check before hand-in.
+
+    The public checks compare your gradients with finite differences of your own
+    functions and with the formulas the exercises state, and check the rules every
+    function must follow. They use no reference solution and none of the inputs of
+    grading: passing them is necessary, not sufficient. What they cannot decide is
+    reported as "checked only at grading".
+    """
+    from ..checking import check_notebook, render_json, render_text
+
+    if output is not None:
+        check_writable(output)
+    report = check_notebook(str(submission), assignment=assignment, device=device, sandbox=sandbox)
+    emit(render_json(report) if fmt == "json" else render_text(report), output)
+    return 0 if report.all_passed else 1

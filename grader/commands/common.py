@@ -1,0 +1,81 @@
+"""Options and output handling shared by the commands."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from ..errors import GraderError
+
+assignment_option = click.option(
+    "-a",
+    "--assignment",
+    metavar="ID_OR_PATH",
+    help="Assignment id (rubrics/<id>.yaml), rubric file or bundle (.zip). "
+    "Default: the notebook's metadata, else autograd-basics.",
+)
+device_option = click.option(
+    "--device",
+    type=click.Choice(("auto", "cpu", "cuda")),
+    default="auto",
+    show_default=True,
+    help="Where the student's code runs; auto picks cuda when available.",
+)
+sandbox_option = click.option(
+    "--sandbox",
+    type=click.Choice(("bubblewrap", "none")),
+    default="bubblewrap",
+    show_default=True,
+    help="Isolation of the notebook's code. 'none' runs it without isolation: only for trusted notebooks "
+    "on machines without namespaces; the report says so.",
+)
+output_option = click.option(
+    "-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write to FILE instead of standard output."
+)
+
+
+def check_writable(path: Path) -> None:
+    """Refuses an --output that cannot be written, before any work is done."""
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise GraderError(f"--output {path}: the folder {parent} does not exist")
+    if path.is_dir():
+        raise GraderError(f"--output {path}: is a directory")
+    if path.exists() and not path.is_file():
+        if not os.access(path, os.W_OK):
+            raise GraderError(f"--output {path}: not writable")
+        return
+    if not os.access(parent, os.W_OK):
+        raise GraderError(f"--output {path}: the folder {parent} is not writable")
+
+
+def write_atomically(path: Path, data: str | bytes) -> None:
+    mode = "wb" if isinstance(data, bytes) else "w"
+    encoding = None if isinstance(data, bytes) else "utf-8"
+    if path.exists() and not path.is_file():
+        # /dev/stdout, a FIFO: write into it. Renaming over it would replace the device itself.
+        with open(path, mode, encoding=encoding) as stream:
+            stream.write(data)
+        return
+    handle = tempfile.NamedTemporaryFile(
+        mode, dir=path.parent or ".", prefix=f".{path.name}.", delete=False, encoding=encoding
+    )
+    try:
+        with handle:
+            handle.write(data)
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+
+
+def emit(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        write_atomically(output, text)

@@ -1,0 +1,103 @@
+"""``grade SUBMISSION``: grade a notebook against its assignment's rubric."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from ..report import FORMATS
+from .common import assignment_option, check_writable, device_option, emit, output_option, sandbox_option
+
+EXIT_GRADED, EXIT_BELOW = 0, 1
+
+
+@click.command(
+    "notebook",
+    hidden=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=(
+        "Exit status: 0 graded (whatever the score), 1 graded but below --fail-under, "
+        "2 bad input or command line, 3 the grader itself failed."
+    ),
+)
+@click.argument("submission", type=click.Path(path_type=Path, dir_okay=True, exists=False))
+@assignment_option
+@click.option(
+    "-f", "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Report format."
+)
+@output_option
+@click.option("--fail-under", type=float, metavar="POINTS", help="Exit with status 1 when the score is below POINTS.")
+@device_option
+@sandbox_option
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    help="Override the rubric's seed (draws other inputs; recorded in the report).",
+)
+@click.option("--examples", type=click.IntRange(min=1), help="Override the number of generated examples per item.")
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="GRADER_CACHE_DIR",
+    help=(
+        "Where stored plans (drawn inputs and reference answers) are kept.  "
+        "[default: ~/.cache/grader/plans; env GRADER_CACHE_DIR]"
+    ),
+)
+@click.option(
+    "--no-cache", is_flag=True, help="Draw every input and rerun the reference; read and write no stored plans."
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress on standard error.")
+def grade(
+    submission: Path,
+    assignment: str | None,
+    fmt: str,
+    output: Path | None,
+    fail_under: float | None,
+    device: str,
+    sandbox: str,
+    seed: int | None,
+    examples: int | None,
+    cache_dir: Path | None,
+    no_cache: bool,
+    quiet: bool,
+) -> int:
+    """Grade the Jupyter notebook SUBMISSION against its assignment's rubric."""
+    from ..grading import Options, grade_notebook
+    from ..plans import default_directory
+    from ..report import renderer
+
+    if output is not None:
+        check_writable(output)
+    show_progress = not quiet and sys.stderr.isatty()
+
+    def progress(item) -> None:
+        if show_progress:
+            click.echo(f"  {item.id:<18} {item.status:<8} {item.score:g}/{item.max_score:g}", err=True)
+
+    report = grade_notebook(
+        submission,
+        Options(
+            assignment=assignment,
+            device=device,
+            sandbox=sandbox,
+            seed=seed,
+            examples=examples,
+            plan_cache=None if no_cache else (cache_dir or default_directory()),
+        ),
+        progress=progress,
+    )
+    if fmt == "text":
+        from ..report.text import render_text
+
+        color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        text = render_text(report, color=color)
+    else:
+        text = renderer(fmt)(report)
+    emit(text, output)
+    if fail_under is not None and report.score < fail_under:
+        return EXIT_BELOW
+    return EXIT_GRADED
