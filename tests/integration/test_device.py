@@ -42,8 +42,6 @@ def test_samples_on_the_gpu_get_the_cpu_verdicts(grade_json, sample):
     [
         "kills_own_process.ipynb",
         "sleeps_forever_in_function.ipynb",
-        "exits_in_function.ipynb",
-        "wrong_sgd_step_rebinds.ipynb",
     ],
 )
 def test_inline_workers_as_on_a_gpu_runner_give_the_same_verdicts(grade_json, sample):
