@@ -52,12 +52,20 @@ class Assignment:
     def check_for(self, item: Item) -> Check:
         return self.checks[item.check]
 
-    def parts_of(self, item: Item) -> list[tuple[str, float]]:
-        """(part name, points) for an item; the check's parts share the points if the rubric is silent."""
-        if item.parts:
-            return list(item.parts)
+    def parts_of(self, item: Item, *, unscored: bool = False) -> list[tuple[str, float]]:
+        """(part name, points) for an item; the check's parts share the points if the rubric is silent.
+
+        ``unscored``: the check's parts the rubric leaves out come too, with 0 points, so
+        that a report can say which check noticed what the rubric does not score.
+        """
         parts = self.checks[item.check].parts
-        return [(p.name, item.points / len(parts)) for p in parts]
+        if not item.parts:
+            return [(p.name, item.points / len(parts)) for p in parts]
+        named = list(item.parts)
+        if unscored:
+            scored = {name for name, _ in named}
+            named += [(p.name, 0.0) for p in parts if p.name not in scored]
+        return named
 
 
 def course_dir() -> Path | None:

@@ -1,7 +1,7 @@
 """The ``grade`` command line: registers the commands and handles errors.
 
 ``grade SUBMISSION`` grades a notebook (the default command); ``grade check``,
-``grade assign`` and ``grade bundle`` are the others. Exit status: 0 graded;
+``grade assign``, ``grade bundle`` and ``grade mutate`` are the others. Exit status: 0 graded;
 1 graded but below --fail-under (``check``: a public check did not pass);
 2 bad input or command line; 3 the grader itself failed. Standard output
 carries only the report; progress and errors go to standard error.
@@ -19,6 +19,7 @@ from .commands.assign import assign
 from .commands.bundle import bundle
 from .commands.check import check
 from .commands.grade import grade
+from .commands.mutate import mutate
 from .errors import GraderError
 
 EXIT_USAGE, EXIT_INTERNAL = 2, 3
@@ -50,7 +51,7 @@ def cli() -> None:
     """Grade PyTorch autograd exercises handed in as Jupyter notebooks."""
 
 
-for command in (grade, check, assign, bundle):
+for command in (grade, check, assign, bundle, mutate):
     cli.add_command(command)
 
 

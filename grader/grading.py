@@ -44,6 +44,8 @@ class Options:
     examples: int | None = None
     plan_cache: Path | None = None  # where stored plans live; None: draw everything afresh
     sandbox: str = "bubblewrap"  # or "none": no isolation, only when asked
+    items: tuple[str, ...] | None = None  # grade only these rubric items (mutation testing); None: all
+    unscored_parts: bool = False  # also judge the check's parts the rubric gives no points (mutation testing)
 
 
 def grade_notebook(
@@ -78,10 +80,11 @@ def grade_notebook(
         base_seed = rubric.seed if options.seed is None else options.seed
         cells = to_python(notebook.cells)
         plans = PlanStore(options.plan_cache, rubric) if options.plan_cache is not None else None
-        seeds = {item.id: item_seed(base_seed, item.id) for item in rubric.items}
+        graded = [item for item in rubric.items if options.items is None or item.id in options.items]
+        seeds = {item.id: item_seed(base_seed, item.id) for item in graded}
         if plans is None or not all(
             plans.has(plans.key(item, seed=seeds[item.id], examples=options.examples or item.examples))
-            for item in rubric.items
+            for item in graded
         ):
             import torch  # noqa: F401  - the reference will run: import while the child starts up
         run = session.start(cells)
@@ -94,7 +97,7 @@ def grade_notebook(
                 ItemSetup(
                     item=item,
                     check=assignment.check_for(item),
-                    parts=tuple(assignment.parts_of(item)),
+                    parts=tuple(assignment.parts_of(item, unscored=options.unscored_parts)),
                     misconceptions=tuple(assignment.misconceptions[m] for m in item.misconceptions),
                     seed=seeds[item.id],
                     examples=options.examples or item.examples,
@@ -105,7 +108,7 @@ def grade_notebook(
                 missing_hint=lambda target: missing_hint(target, notebook, run, targets),
                 plans=plans,
             )
-            for item in rubric.items
+            for item in graded
         ]
         # With forked workers, one item ahead: the next item's calls run in the
         # child while this side judges (and, where it failed, shrinks) the current

@@ -58,6 +58,7 @@ SCHEMA: dict[str, Any] = {
         "title": {"type": "string"},
         "reference": {"type": "string", "minLength": 1},
         "public_checks": {"type": "string", "minLength": 1},
+        "solution_notebook": {"type": "string", "minLength": 1},
         "seed": {"type": "integer", "minimum": 0},
         "examples": {"type": "integer", "minimum": 1, "maximum": 100000},
         "limits": {
@@ -117,6 +118,7 @@ class Rubric:
     title: str
     reference: Path
     public_checks: Path | None  # the students' self-checks (assignments/<id>/public_checks.py)
+    solution_notebook: Path | None  # the instructor's notebook the template is made from
     seed: int
     examples: int
     limits: Limits
@@ -263,6 +265,7 @@ def _build(data: dict, path: Path) -> Rubric:
         title=data.get("title", data["assignment"]),
         reference=(path.parent / data["reference"]).resolve(),
         public_checks=(path.parent / data["public_checks"]).resolve() if "public_checks" in data else None,
+        solution_notebook=(path.parent / data["solution_notebook"]).resolve() if "solution_notebook" in data else None,
         seed=int(data.get("seed", 0)),
         examples=examples,
         limits=limits,

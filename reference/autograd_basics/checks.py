@@ -37,9 +37,11 @@ E4_LABELS = {"return[0]": "L", "return[1]": "∂L/∂x", "return[2]": "∂L/∂y
 
 
 def _training_loss(X: np.ndarray, y: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> float:
-    z = X.astype(np.float64) @ weight.astype(np.float64).reshape(-1) + float(bias.reshape(-1)[0])
-    y = y.astype(np.float64)
-    return float(np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))))
+    """The BCE loss of trained parameters; nan or inf (diverged training) come back as they are, silently."""
+    with np.errstate(all="ignore"):
+        z = X.astype(np.float64) @ weight.astype(np.float64).reshape(-1) + float(bias.reshape(-1)[0])
+        y = y.astype(np.float64)
+        return float(np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))))
 
 
 def _module_loss(obs: Observation, case: Case) -> tuple[float | None, str]:
