@@ -80,7 +80,7 @@ def known_assignments() -> list[str]:
     root = course_dir()
     if root is None:
         return []
-    return sorted(p.stem for p in (root / "rubrics").glob("*.yaml"))
+    return sorted(p.stem for p in (root / "rubrics").glob("*.yaml") if "." not in p.stem)
 
 
 def resolve(name: str | None) -> Path:

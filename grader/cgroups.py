@@ -48,6 +48,48 @@ def _read_int(path: Path, key: str | None = None) -> int:
     return 0
 
 
+def _owner_alive(name: str) -> bool:
+    """Whether the grader that made cgroup ``grader-<pid>-<id>`` still runs."""
+    owner = name.split("-")[1] if name.count("-") >= 2 else ""
+    if not owner.isdigit():
+        return False  # an older name without its owner: stale once empty
+    try:
+        os.kill(int(owner), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _sweep_stale(parent: Path) -> None:
+    """Removes the cgroups of graders that were killed before they could.
+
+    A grader killed with SIGKILL (or a machine's session ending under it)
+    cannot remove its cgroups; whatever the notebook left in them is killed
+    here, by the next grader, and the empty cgroups removed.
+    """
+    try:
+        found = [p for p in parent.glob("grader-*") if p.is_dir()]
+    except OSError:
+        return
+    for path in found:
+        if _owner_alive(path.name):
+            continue
+        left = Cgroups._processes_in(path)
+        if left and "-" in path.name[len("grader-"):]:
+            for pid in left:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            time.sleep(0.05)
+        try:
+            path.rmdir()
+        except OSError:
+            pass  # still busy, or someone else's: left for the next sweep
+
+
 @dataclass
 class Cgroups:
     memory: Path
@@ -55,7 +97,7 @@ class Cgroups:
 
     @classmethod
     def create(cls, *, memory_bytes: int, processes: int) -> Cgroups | None:
-        name = f"grader-{uuid.uuid4().hex[:12]}"
+        name = f"grader-{os.getpid()}-{uuid.uuid4().hex[:12]}"
         made: list[Path] = []
         try:
             paths = []
@@ -64,6 +106,7 @@ class Cgroups:
                 base = ROOT / controller
                 if own is None or not base.is_dir():
                     raise OSError(f"no cgroup v1 {controller} controller")
+                _sweep_stale(base / own.lstrip("/"))
                 path = base / own.lstrip("/") / name
                 path.mkdir()
                 made.append(path)
@@ -93,13 +136,17 @@ class Cgroups:
     def process_limit_hits(self) -> int:
         return _read_int(self.pids / "pids.events", "max")
 
+    @staticmethod
+    def _processes_in(path: Path) -> list[int]:
+        try:
+            return [int(p) for p in (path / "cgroup.procs").read_text().split()]
+        except OSError:
+            return []
+
     def processes(self) -> list[int]:
         found: set[int] = set()
         for path in (self.memory, self.pids):
-            try:
-                found.update(int(p) for p in (path / "cgroup.procs").read_text().split())
-            except OSError:
-                pass
+            found.update(self._processes_in(path))
         return sorted(found)
 
     def kill_all(self, *, wait: float = 3.0) -> bool:

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import socket
+import subprocess
 import sys
 
 import pytest
@@ -172,3 +173,31 @@ def test_memory_limit_is_named_and_costs_only_its_item(grade_json, tmp_path):
 
 def test_python_is_the_one_running_the_tests():
     assert sys.executable  # the sandbox binds this interpreter's folders: keep the suite on one interpreter
+
+
+def test_cgroups_left_by_a_killed_grader_are_swept_by_the_next():
+    from grader import cgroups
+
+    made = cgroups.Cgroups.create(memory_bytes=1 << 30, processes=16)
+    if made is None:
+        pytest.skip("cgroup v1 memory and pids controllers are not writable here")
+    made.remove()
+    # What a grader killed with SIGKILL leaves: empty cgroups named after its pid.
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = [path.parent / f"grader-{dead.pid}-0123456789ab" for path in (made.memory, made.pids)]
+    for path in stale:
+        path.mkdir()
+    live = [path.parent / f"grader-{os.getpid()}-ba9876543210" for path in (made.memory, made.pids)]
+    for path in live:
+        path.mkdir()
+    try:
+        again = cgroups.Cgroups.create(memory_bytes=1 << 30, processes=16)
+        assert again is not None
+        again.remove()
+        assert [path.exists() for path in stale] == [False, False]
+        assert [path.exists() for path in live] == [True, True]  # its owner still runs
+    finally:
+        for path in stale + live:
+            if path.exists():
+                path.rmdir()
