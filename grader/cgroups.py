@@ -77,7 +77,7 @@ def _sweep_stale(parent: Path) -> None:
         if _owner_alive(path.name):
             continue
         left = Cgroups._processes_in(path)
-        if left and "-" in path.name[len("grader-"):]:
+        if left and "-" in path.name[len("grader-") :]:
             for pid in left:
                 try:
                     os.kill(pid, signal.SIGKILL)

@@ -1,7 +1,7 @@
 """The ``grade`` command line: registers the commands and handles errors.
 
-``grade SUBMISSION`` grades a notebook (the default command); ``grade check``,
-``grade assign``, ``grade bundle`` and ``grade mutate`` are the others. Exit status: 0 graded;
+``grade SUBMISSION`` grades a notebook (the default command); ``grade batch``,
+``grade check``, ``grade assign``, ``grade bundle`` and ``grade mutate`` are the others. Exit status: 0 graded;
 1 graded but below --fail-under (``check``: a public check did not pass);
 2 bad input or command line; 3 the grader itself failed. Standard output
 carries only the report; progress and errors go to standard error.
@@ -16,6 +16,7 @@ import click
 
 from . import __version__
 from .commands.assign import assign
+from .commands.batch import batch
 from .commands.bundle import bundle
 from .commands.check import check
 from .commands.grade import grade
@@ -51,7 +52,7 @@ def cli() -> None:
     """Grade PyTorch autograd exercises handed in as Jupyter notebooks."""
 
 
-for command in (grade, check, assign, bundle, mutate):
+for command in (grade, batch, check, assign, bundle, mutate):
     cli.add_command(command)
 
 

@@ -98,6 +98,26 @@ def grade(
     else:
         text = renderer(fmt)(report)
     emit(text, output)
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        _report_to_github_actions(report, submission)
     if fail_under is not None and report.score < fail_under:
         return EXIT_BELOW
     return EXIT_GRADED
+
+
+def _report_to_github_actions(report, submission: Path) -> None:
+    """The job summary, and one annotation on the notebook per item that lost points.
+
+    Annotations go to standard error (the runner reads workflow commands from both streams),
+    so that standard output still carries only the report.
+    """
+    from ..report.github import annotations, write_step_summary
+
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        try:
+            write_step_summary(report, summary)
+        except OSError as exc:
+            click.echo(f"grade: warning: cannot write the step summary {summary}: {exc.strerror}", err=True)
+    for line in annotations(report, str(submission)):
+        click.echo(line, err=True)

@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib import import_module
 
 from ..result import Report
 
+# Format name -> (module, function). Imported on first use, so a plain-text run loads no XML or HTML code.
+_RENDERERS = {
+    "text": (".text", "render_text"),
+    "json": (".data", "render_json"),
+    "yaml": (".data", "render_yaml"),
+    "junit": (".junit", "render_junit"),
+    "markdown": (".markdown", "render_markdown"),
+    "html": (".html", "render_html"),
+    "gradescope": (".gradescope", "render_gradescope"),
+    "classroom": (".classroom", "render_classroom"),
+}
+
+FORMATS = ("text", "json", "yaml", "junit", "markdown", "html", "gradescope", "classroom")
+
 
 def renderer(name: str) -> Callable[[Report], str]:
-    if name == "text":
-        from .text import render_text
-
-        return render_text
-    if name == "json":
-        from .data import render_json
-
-        return render_json
-    if name == "yaml":
-        from .data import render_yaml
-
-        return render_yaml
-    raise ValueError(f"unknown format {name!r}")
-
-
-FORMATS = ("text", "json", "yaml")
+    try:
+        module, function = _RENDERERS[name]
+    except KeyError:
+        raise ValueError(f"unknown format {name!r}") from None
+    render: Callable[[Report], str] = getattr(import_module(module, __name__), function)
+    return render

@@ -1,0 +1,204 @@
+"""``grade batch SUBMISSIONS... --out DIR``: grade a whole class in parallel."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .common import assignment_option, device_option, sandbox_option
+
+EXIT_DONE, EXIT_GRADER_FAILED, EXIT_INTERRUPTED = 0, 3, 130
+EXTRA_FORMATS = ("html", "markdown", "junit", "gradescope", "classroom", "yaml", "text")
+
+
+@click.command(
+    "batch",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=(
+        "Writes OUT/reports/<student>.json (the JSON report of each notebook; other --format "
+        "renderings beside it), OUT/gradebook.csv and OUT/summary.json, each atomically as "
+        "results arrive, and prints the per-item summary. The student id is the notebook's "
+        "metadata.grader.student, else its file name (with its folder's name where names repeat). "
+        "Exit status: 0 every notebook has a result (a file that is not a gradable notebook gets "
+        "its error in the gradebook); 2 bad command line or no notebooks; 3 the grader failed on "
+        "some notebook (shown in the gradebook; --resume retries them); 130 interrupted (every "
+        "finished result is kept; --resume grades the rest)."
+    ),
+)
+@click.argument("patterns", nargs=-1, required=True, metavar="SUBMISSIONS...")
+@click.option(
+    "-o", "--out", type=click.Path(path_type=Path, file_okay=False), required=True, help="Folder for the results."
+)
+@assignment_option
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=lambda: len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
+    show_default="the number of CPUs",
+    help="Notebooks graded at once (local workers).",
+)
+@click.option(
+    "-f",
+    "--format",
+    "formats",
+    type=click.Choice(EXTRA_FORMATS),
+    multiple=True,
+    help="Also write this rendering of each report (repeatable): html for students, junit, gradescope, …",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Keep the results already in OUT for the same notebook (same SHA-256) and settings; grade the rest.",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Run on an existing Dask cluster (tcp://HOST:PORT) instead of local workers; needs grader[dask].",
+)
+@device_option
+@sandbox_option
+@click.option("--seed", type=click.IntRange(min=0), help="Override the rubric's seed.")
+@click.option("--examples", type=click.IntRange(min=1), help="Override the number of generated examples per item.")
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="GRADER_CACHE_DIR",
+    help="Where stored plans are kept.  [default: ~/.cache/grader/plans; env GRADER_CACHE_DIR]",
+)
+@click.option("--no-cache", is_flag=True, help="Read and write no stored plans.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress on standard error.")
+def batch(
+    patterns: tuple[str, ...],
+    out: Path,
+    assignment: str | None,
+    jobs: int,
+    formats: tuple[str, ...],
+    resume: bool,
+    scheduler: str | None,
+    device: str,
+    sandbox: str,
+    seed: int | None,
+    examples: int | None,
+    cache_dir: Path | None,
+    no_cache: bool,
+    quiet: bool,
+) -> int:
+    """Grade many notebooks (files, folders, globs) in parallel into a gradebook."""
+    from ..assignment import resolve
+    from ..batch import Settings, collect, run_batch
+    from ..errors import GraderError
+    from ..gradebook import render_summary
+    from ..grading import Options
+    from ..plans import default_directory
+    from ..rubric import load_rubric
+    from ..sandbox import require as require_sandbox
+
+    paths = collect(patterns)
+    if assignment is not None:
+        load_rubric(resolve(assignment))  # a wrong --assignment fails now, not 200 times
+        if Path(assignment).exists():
+            assignment = str(Path(assignment).resolve())  # workers may run elsewhere
+    if out.exists() and not out.is_dir():
+        raise GraderError(f"--out {out}: exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GraderError(f"--out {out}: cannot create it ({exc.strerror})") from None
+    if not os.access(out, os.W_OK):
+        raise GraderError(f"--out {out}: not writable")
+    options = Options(
+        assignment=assignment,
+        device=device,
+        sandbox=sandbox,
+        seed=seed,
+        examples=examples,
+        plan_cache=None if no_cache else (cache_dir or default_directory()),
+    )
+    settings = Settings(assignment=assignment, seed=seed, examples=examples, device=device, sandbox=sandbox)
+    pool: Any
+    if scheduler is None:
+        from ..workers import LocalPool
+
+        require_sandbox(sandbox)
+        pool = LocalPool(jobs=min(jobs, len(paths)), options=options, formats=formats)
+    else:
+        from ..workers import DaskPool
+
+        pool = DaskPool(scheduler, options=options, formats=formats)
+    shown = _Progress(enabled=not quiet)
+    try:
+        with shown:
+            state = run_batch(
+                paths, out=out, settings=settings, formats=formats, resume=resume, pool=pool, progress=shown.update
+            )
+    except KeyboardInterrupt:
+        pool.close()
+        click.echo(
+            f"grade: interrupted: the finished results are in {out}; rerun with --resume to grade the rest", err=True
+        )
+        return EXIT_INTERRUPTED
+    finally:
+        pool.close()
+    # The stored summary is the one printed: the same for a resumed batch as for one that ran through.
+    sys.stdout.write(render_summary(json.loads((out / "summary.json").read_text(encoding="utf-8"))))
+    if state.skipped:
+        click.echo(f"{state.skipped} kept from an earlier run (--resume)", err=True)
+    failed = [r for r in state.done if r["batch"]["outcome"] == "failed"]
+    for record in failed:
+        click.echo(f"grade: {record['batch']['student']}: not graded: {record['error']}", err=True)
+    return EXIT_GRADER_FAILED if failed else EXIT_DONE
+
+
+class _Progress:
+    """Counts and ETA on standard error: a live bar on a terminal, one line per notebook elsewhere."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self.live = enabled and sys.stderr.isatty()
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> _Progress:
+        if self.live:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._bar = Progress(
+                TextColumn("grading"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                TextColumn("{task.description}", markup=False),
+                console=Console(stderr=True),
+                transient=False,
+            )
+            self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+    def update(self, submission: Any, result: dict[str, Any] | None, state: Any) -> None:
+        if not self.enabled:
+            return
+        from ..escape import clean
+
+        done = state.skipped + len(state.done)
+        record = state.done[-1]
+        outcome = record["batch"]["outcome"]
+        what = f"{record['score']:g}/{record['max_score']:g}" if outcome == "graded" else outcome
+        line = f"{clean(submission.student)} {what}"
+        if self._bar is not None:
+            if self._task is None:
+                self._task = self._bar.add_task("", total=state.total - state.skipped)
+            self._bar.update(self._task, advance=1, description=line)
+        else:
+            click.echo(f"[{done}/{state.total}] {line}", err=True)

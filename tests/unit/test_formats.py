@@ -1,0 +1,251 @@
+"""The CI and LMS report formats, on a hand-built Report with hostile student text."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from grader.report import FORMATS, renderer
+from grader.report.classroom import classroom_payload, render_classroom
+from grader.report.github import annotations, write_step_summary
+from grader.report.gradescope import render_gradescope
+from grader.report.html import render_html
+from grader.report.junit import render_junit
+from grader.report.markdown import LIMIT, render_markdown
+from grader.result import (
+    CellReport,
+    Environment,
+    ItemResult,
+    MisconceptionHit,
+    NotebookReport,
+    PartResult,
+    Report,
+)
+
+HOSTILE = (
+    "loss_fn() raised <script>alert(1)</script>\x1b[2J\x1b[31m red \u202eevil | pipe\n"
+    "```\nnot a fence\n```\nSmallest input that raises: x=tensor([1.0])"
+)
+CELL_ERROR = "ValueError: <img src=x onerror=alert(1)>"
+
+
+def make_report(*, items: tuple[ItemResult, ...] | None = None) -> Report:
+    passed = ItemResult(
+        id="A1",
+        title="Gradient of a square",
+        target="square_grad",
+        score=30,
+        max_score=30,
+        status="passed",
+        feedback="Correct on all 50 generated inputs.",
+        parts=(PartResult("value", "the returned value", 30, 30, True),),
+        examples=50,
+    )
+    failed = ItemResult(
+        id="A2",
+        title="SGD step",
+        target="sgd_step",
+        score=10,
+        max_score=40,
+        status="failed",
+        feedback="Wrong: grad (the gradient)\n  1 of 3 elements differ\nSmallest failing input: lr=0.1, w=tensor([1.])",
+        parts=(
+            PartResult("value", "the returned value", 10, 10, True),
+            PartResult("grad", "the gradient", 0, 30, False, "1 of 3 elements differ"),
+        ),
+        counterexample={"input": {"lr": 0.1, "w": "tensor([1.])"}, "problems": [{"part": "grad", "message": "differ"}]},
+        misconceptions=(MisconceptionHit("no-zero-grad", "gradient accumulates", "call .grad.zero_() first"),),
+        examples=12,
+    )
+    error = ItemResult(
+        id="A3",
+        title="Custom loss",
+        target="loss_fn",
+        score=0,
+        max_score=30,
+        status="error",
+        feedback=HOSTILE,
+        counterexample={"input": {"x": "tensor([1.0])"}, "problems": [{"part": "call", "message": "<script>"}]},
+    )
+    notebook = NotebookReport(
+        path="sub/../student<b>.ipynb",
+        sha256="ab" * 32,
+        size=1234,
+        nbformat="4.5",
+        code_cells=3,
+        cells=(CellReport(0, "ok"), CellReport(1, "error", CELL_ERROR)),
+        magics=({"cell": 2, "line": 1, "kind": "shell", "text": "!rm -rf / <img src=y>"},),
+        output_bytes=10,
+        output_truncated=False,
+        starts=1,
+        stopped=None,
+        warnings=(),
+        limits_hit=("time limit",),
+    )
+    environment = Environment(
+        grader_version="0.1",
+        python="3.11",
+        torch="2.3",
+        hypothesis="6.100",
+        platform="linux-x86_64",
+        device="cpu",
+        device_name="",
+        seed=1234,
+        examples_per_item=50,
+        sandbox="bubblewrap",
+    )
+    return Report(
+        assignment="autograd-basics",
+        title="Autograd basics",
+        submission="student|<i>\x1b[31m.ipynb",
+        items=items if items is not None else (passed, failed, error),
+        notebook=notebook,
+        environment=environment,
+    )
+
+
+def test_every_format_has_a_renderer():
+    report = make_report()
+    for name in FORMATS:
+        assert renderer(name)(report)
+    with pytest.raises(ValueError, match="unknown format 'pdf'"):
+        renderer("pdf")
+
+
+def test_junit_is_valid_xml_with_one_testcase_per_item():
+    suite = ET.fromstring(render_junit(make_report()))
+    assert suite.tag == "testsuite"
+    assert suite.attrib["name"] == "autograd-basics"
+    assert (suite.attrib["tests"], suite.attrib["failures"], suite.attrib["errors"]) == ("3", "1", "1")
+    suite_properties = {p.attrib["name"]: p.attrib["value"] for p in suite.findall("properties/property")}
+    assert (suite_properties["score"], suite_properties["max_score"]) == ("40", "100")
+
+    cases = suite.findall("testcase")
+    assert [c.attrib["name"] for c in cases] == ["A1: Gradient of a square", "A2: SGD step", "A3: Custom loss"]
+    assert {c.attrib["classname"] for c in cases} == {"autograd-basics"}
+    assert list(cases[0]) == [cases[0].find("properties")]
+    assert cases[1].find("failure").attrib["type"] == "failed"
+    assert "Smallest failing input" in cases[1].find("failure").text
+    error = cases[2].find("error")
+    assert error.attrib["type"] == "error"
+    assert "<script>alert(1)</script>" in error.text  # escaped by the XML writer, read back as text
+    assert "\x1b" not in error.text and "\u202e" not in error.text
+    scores = [{p.attrib["name"]: p.attrib["value"] for p in c.findall("properties/property")} for c in cases]
+    assert [(s["score"], s["max_score"]) for s in scores] == [("30", "30"), ("10", "40"), ("0", "30")]
+
+
+def test_junit_stays_valid_xml_with_characters_xml_forbids():
+    (_, _, error) = make_report().items
+    nasty = ItemResult(**{**error.__dict__, "feedback": "a\x00b\ufffe\ud800c", "title": "t\x0c"})
+    suite = ET.fromstring(render_junit(make_report(items=(nasty,))))
+    assert suite.find("testcase/error") is not None
+
+
+def test_markdown_escapes_student_text_and_keeps_the_table():
+    text = render_markdown(make_report())
+    assert "<script" not in text and "<img" not in text and "<i>" not in text
+    assert "\x1b" not in text and "\u202e" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert text.startswith("### Autograd basics — 40/100\n")
+    rows = [line for line in text.splitlines() if line.startswith("| ")]
+    assert len(rows) == 2 + 3  # the heading and delimiter rows, then one row per item
+    assert all(line.count(" | ") == 2 for line in rows)  # a student's `|` never adds a column
+    assert "student\\|" in text
+    # Sections only for the items that lost points, with the counterexample where there is one.
+    assert "#### A1" not in text and "#### A2" in text and "#### A3" in text
+    assert "Counterexample:" in text and "&quot;" not in text
+    assert "\\x1b[31m" in text  # shown, not obeyed (inside <pre>)
+
+
+def test_markdown_truncates_long_feedback_and_fits_a_comment():
+    (_, _, error) = make_report().items
+    long_item = ItemResult(**{**error.__dict__, "feedback": "x" * 5000})
+    text = render_markdown(make_report(items=(long_item,)))
+    assert "x" * 599 + "…" in text and "x" * 601 not in text
+
+    many = tuple(
+        ItemResult(**{**error.__dict__, "id": f"B{i}", "feedback": "<>" * 300, "counterexample": {"v": "&" * 1500}})
+        for i in range(60)
+    )
+    text = render_markdown(make_report(items=many))
+    assert len(text) < LIMIT
+    assert "left out to fit a comment" in text
+    assert len([line for line in text.splitlines() if line.startswith("| B")]) == 60
+
+
+def test_html_page_is_self_contained_and_escaped():
+    page = render_html(make_report())
+    assert not re.search("<script", page, re.IGNORECASE)
+    assert "\x1b" not in page and "\u202e" not in page
+    assert "<img" not in page and "<i>" not in page and "<b>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert '<meta charset="utf-8">' in page
+    assert (
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
+        in page
+    )
+    assert not re.search(r"(src|href)=\"(?!#)", page)  # nothing loaded from outside the page
+    for expected in ("Score: 40/100", "gradient accumulates", "call .grad.zero_() first", "1 of 3 elements differ"):
+        assert expected in page
+    assert "rm -rf" in page and "time limit" in page  # the notebook section
+
+
+def test_gradescope_results_json():
+    results = json.loads(render_gradescope(make_report()))
+    assert results["score"] == 40
+    assert results["stdout_visibility"] == "hidden"
+    tests = results["tests"]
+    assert [(t["number"], t["score"], t["max_score"], t["status"]) for t in tests] == [
+        ("A1", 30, 30, "passed"),
+        ("A2", 10, 40, "failed"),
+        ("A3", 0, 30, "failed"),
+    ]
+    assert {t["visibility"] for t in tests} == {"visible"}
+    assert "\x1b" not in tests[2]["output"] and "\\x1b[2J" in tests[2]["output"]
+    assert "Counterexample" in tests[1]["output"]
+
+
+def test_classroom_result_is_base64_json():
+    encoded = render_classroom(make_report())
+    assert "\n" not in encoded.rstrip("\n")
+    payload = json.loads(base64.b64decode(encoded))
+    assert payload == classroom_payload(make_report())
+    assert (payload["version"], payload["status"], payload["max_score"]) == (1, "fail", 100)
+    assert [(t["name"], t["status"], t["score"]) for t in payload["tests"]] == [
+        ("A1: Gradient of a square", "pass", 30),
+        ("A2: SGD step", "fail", 10),
+        ("A3: Custom loss", "error", 0),
+    ]
+    assert "\x1b" not in payload["tests"][2]["message"]
+
+    (passed, _, _) = make_report().items
+    assert classroom_payload(make_report(items=(passed,)))["status"] == "pass"
+
+
+def test_annotations_escape_workflow_commands():
+    lines = annotations(make_report(), "notebooks/a,b:c.ipynb")
+    assert len(lines) == 2  # only the items that lost points
+    assert lines[0].startswith("::error file=notebooks/a%2Cb%3Ac.ipynb,title=A2 (10/40)::Wrong: grad")
+    assert all("\n" not in line and "\r" not in line for line in lines)
+    assert "%0A" in lines[0]
+    assert "\x1b" not in lines[1] and "\u202e" not in lines[1]
+
+    (_, _, error) = make_report().items
+    odd = ItemResult(**{**error.__dict__, "id": "C,1:x", "feedback": "100% wrong\r\n::add-mask::x"})
+    (line,) = annotations(make_report(items=(odd,)), "nb.ipynb")
+    assert line == "::error file=nb.ipynb,title=C%2C1%3Ax (0/30)::100%25 wrong\\x0d%0A::add-mask::x"
+
+
+def test_step_summary_appends(tmp_path):
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n", encoding="utf-8")
+    write_step_summary(make_report(), summary)
+    write_step_summary(make_report(), summary)
+    text = summary.read_text(encoding="utf-8")
+    assert text.startswith("earlier step\n")
+    assert text.count("### Autograd basics — 40/100") == 2
