@@ -122,7 +122,7 @@ class DaskPool:
         except ImportError:
             raise GraderError("--scheduler needs Dask: pip install 'grader[dask]'") from None
         try:
-            self.client = Client(address, timeout="20s", set_as_default=False)
+            self.client = Client(address, timeout="20s")
         except (OSError, TimeoutError) as exc:
             raise GraderError(f"--scheduler {address}: cannot connect ({exc})") from None
         self.options, self.formats = options, tuple(formats)
