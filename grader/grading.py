@@ -46,6 +46,7 @@ class Options:
     sandbox: str = "bubblewrap"  # or "none": no isolation, only when asked
     items: tuple[str, ...] | None = None  # grade only these rubric items (mutation testing); None: all
     unscored_parts: bool = False  # also judge the check's parts the rubric gives no points (mutation testing)
+    warm_children: bool = False  # fork each child from this process's warm zygote (batch workers; grader.zygote)
 
 
 def grade_notebook(
@@ -65,7 +66,7 @@ def grade_notebook(
     rubric = load_rubric(resolve(options.assignment or notebook.assignment))
     require_sandbox(options.sandbox)
     # The child starts now: importing torch there overlaps the rest of the work here.
-    session = Session(device=options.device, limits=rubric.limits, sandbox=options.sandbox)
+    session = Session(device=options.device, limits=rubric.limits, sandbox=options.sandbox, warm=options.warm_children)
     session.launch()
     from .assignment import with_reference
     from .engine import ItemGrader, ItemSetup
@@ -188,6 +189,7 @@ def _notebook_report(
         output_bytes=output_total,
         output_truncated=truncated,
         starts=session.starts,
+        warm_starts=session.warm_starts,
         limits_hit=_limits_hit(session, cells, truncated),
         stopped=run.stopped,
         warnings=tuple(clean(w) for w in notebook.warnings),

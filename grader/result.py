@@ -104,6 +104,7 @@ class NotebookReport:
     stopped: str | None
     warnings: tuple[str, ...]
     limits_hit: tuple[str, ...] = ()
+    warm_starts: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         problems = [c for c in self.cells if c.status != "ok" or c.skipped_imports]
@@ -125,6 +126,7 @@ class NotebookReport:
             "magics_not_run": list(self.magics),
             "output": {"bytes": self.output_bytes, "truncated": self.output_truncated},
             "process_starts": self.starts,
+            "warm_starts": self.warm_starts,
             "limits_hit": list(self.limits_hit),
             "stopped_early": self.stopped,
             "warnings": list(self.warnings),

@@ -266,8 +266,10 @@ def require(sandbox: str) -> None:
 # -- starting the child -----------------------------------------------------------
 
 
-def start_child(*, confinement: Confinement, output_cap: int, max_frame_bytes: int) -> ChildProcess:
-    workdir = tempfile.mkdtemp(prefix="grader-child-")
+def start_child(*, confinement: Confinement, output_cap: int, max_frame_bytes: int, boot: str = _BOOT) -> ChildProcess:
+    """A cold child; ``boot`` is the Python it runs (the zygote's differs), formatted with its folders."""
+    sweep_stale_workdirs()
+    workdir = tempfile.mkdtemp(prefix=f"grader-child-{os.getpid()}-")
     os.chmod(workdir, 0o755)  # the sandboxed launcher runs as nobody and must traverse it
     ours, theirs = socket.socketpair()
     cgroups = Cgroups.create(memory_bytes=confinement.memory_bytes, processes=confinement.processes)
@@ -276,7 +278,7 @@ def start_child(*, confinement: Confinement, output_cap: int, max_frame_bytes: i
     passed = (theirs.fileno(), info_write) if bubblewrap else (theirs.fileno(),)
     try:
         if bubblewrap:
-            command = _bubblewrap_launcher(workdir, theirs.fileno(), info_write, confinement, cgroups)
+            command = _bubblewrap_launcher(workdir, theirs.fileno(), info_write, confinement, cgroups, boot)
         else:
             command = _plain_launcher(workdir, theirs.fileno(), confinement, cgroups)
         proc = subprocess.Popen(
@@ -314,6 +316,23 @@ def start_child(*, confinement: Confinement, output_cap: int, max_frame_bytes: i
     )
 
 
+@functools.lru_cache(maxsize=1)
+def sweep_stale_workdirs() -> None:
+    """Removes the working folders of graders killed before they could (``grader-child-<pid>-…``)."""
+    for path in Path(tempfile.gettempdir()).glob("grader-child-*"):
+        owner = path.name.split("-")[2]
+        if not owner.isdigit():
+            continue
+        try:
+            os.kill(int(owner), 0)
+            continue  # its grader still runs
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def _limits(confinement: Confinement, cgroups: Cgroups | None) -> list[str]:
     """prlimit options: what the cgroups do not already cover."""
     options = ["--core=0", f"--fsize={confinement.disk_bytes}"]
@@ -346,7 +365,7 @@ def _python_trees() -> list[str]:
 
 
 def _bubblewrap_launcher(
-    workdir: str, fd: int, info_fd: int, confinement: Confinement, cgroups: Cgroups | None
+    workdir: str, fd: int, info_fd: int, confinement: Confinement, cgroups: Cgroups | None, boot: str = _BOOT
 ) -> list[str]:
     root = os.geteuid() == 0
     etc = Path(workdir, "etc")
@@ -396,7 +415,7 @@ def _bubblewrap_launcher(
     args += ["--chdir", HOME, "--clearenv"]
     for name, value in child_environment(home=HOME, tmp="/tmp").items():
         args += ["--setenv", name, value]
-    args += [sys.executable, "-s", "-P", "-c", _BOOT.format(parent=_INSIDE_PARENT, fd=fd)]
+    args += [sys.executable, "-s", "-P", "-c", boot.format(parent=_INSIDE_PARENT, fd=fd, home=HOME)]
 
     limits = ["prlimit", *_limits(confinement, cgroups), "--"]
     if root:

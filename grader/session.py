@@ -24,6 +24,9 @@ _DIED_UNDER = "the notebook's whole process died while it ran"
 # Serve every item from the notebook's own process, restarting it after a
 # timeout or crash, as on a GPU runner; set by tests to cover that path on a CPU.
 INLINE_WORKERS = os.environ.get("GRADER_INLINE_WORKERS") == "1"
+# Fork every child from a warm zygote, as batch workers do; set by tests to put the
+# single-notebook suites (samples, adversarial) through that path too.
+WARM_CHILDREN = os.environ.get("GRADER_WARM_CHILDREN") == "1"
 OPEN_SECONDS = 10.0
 KILL_CONFIRM_SECONDS = 2.0
 MAX_STARTS = 6
@@ -97,7 +100,10 @@ class _Attempt:
 
 
 class Session:
-    def __init__(self, *, device: str, limits: Limits, sandbox: str = "bubblewrap") -> None:
+    def __init__(self, *, device: str, limits: Limits, sandbox: str = "bubblewrap", warm: bool = False) -> None:
+        self._warm = (
+            warm or WARM_CHILDREN
+        )  # fork children from this process's zygote where that is as safe (grader.zygote)
         self._cells: list[tuple[int, str]] = []
         self._device = device
         self._sandbox = sandbox
@@ -109,6 +115,7 @@ class Session:
         self._skip: set[int] = set()
         self._exits: dict[tuple[int, int], str] = {}  # (generation, pid): how it ended
         self.starts = 0
+        self.warm_starts = 0  # of those, forked from a warm zygote
         self.run: NotebookRun | None = None
         self._output_total = 0
         self._output_text: list[str] = []
@@ -198,17 +205,23 @@ class Session:
         self._discard_child()
         self.starts += 1
         limits = self.limits
-        self._child = start_child(
-            confinement=Confinement(
-                sandbox=self._sandbox,
-                memory_bytes=limits.memory_bytes,
-                processes=limits.processes,
-                disk_bytes=limits.disk_bytes,
-                cuda=self._device != "cpu" and os.path.exists("/dev/nvidiactl"),
-            ),
-            output_cap=max(0, limits.output_bytes - self._output_total),
-            max_frame_bytes=limits.frame_bytes,
+        confinement = Confinement(
+            sandbox=self._sandbox,
+            memory_bytes=limits.memory_bytes,
+            processes=limits.processes,
+            disk_bytes=limits.disk_bytes,
+            cuda=self._device != "cpu" and os.path.exists("/dev/nvidiactl"),
         )
+        output_cap = max(0, limits.output_bytes - self._output_total)
+        child = None
+        if self._warm:
+            from .zygote import spawn_warm
+
+            child = spawn_warm(confinement=confinement, output_cap=output_cap, max_frame_bytes=limits.frame_bytes)
+            self.warm_starts += child is not None
+        if child is None:
+            child = start_child(confinement=confinement, output_cap=output_cap, max_frame_bytes=limits.frame_bytes)
+        self._child = child
         self._seen_oom = self._seen_pids = 0
         return self._child
 

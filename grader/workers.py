@@ -93,7 +93,7 @@ class LocalPool:
                         breaks = 0
                         yield futures[future], result
             finally:
-                self.close()
+                self.close(abandon=broken or bool(pending))
             if broken:
                 breaks += 1
                 if breaks >= _BREAKS_WITHOUT_PROGRESS:
@@ -101,15 +101,16 @@ class LocalPool:
                         yield submission, {"outcome": "failed", "error": "the grading worker died (killed?) each time"}
                     return
 
-    def close(self) -> None:
+    def close(self, *, abandon: bool = True) -> None:
         executor, self._executor = self._executor, None
         if executor is None:
             return
-        # On Ctrl-C or a broken pool, gradings in flight are abandoned: stop their workers now
-        # (each worker's sandboxed child dies with it) instead of waiting for them.
-        for process in list(getattr(executor, "_processes", {}).values()):
-            if process.is_alive():
-                process.terminate()
+        if abandon:
+            # On Ctrl-C or a broken pool, gradings in flight are abandoned: stop their workers now
+            # (each worker's sandboxes die with it) instead of waiting for them.
+            for process in list(getattr(executor, "_processes", {}).values()):
+                if process.is_alive():
+                    process.terminate()
         executor.shutdown(wait=True, cancel_futures=True)
 
 

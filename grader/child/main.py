@@ -157,7 +157,10 @@ def main(control_fd: int) -> None:
     from .wire import Connection
 
     torch.set_num_threads(1)
-    torch.set_num_interop_threads(1)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:
+        pass  # forked from a warm zygote (child.zygote), which set it already
     ctrl = socket.socket(fileno=control_fd)
     conn = Connection(ctrl)
     conn.send({"ev": "hello", "pid": os.getpid(), "torch": torch.__version__})

@@ -119,6 +119,7 @@ def batch(
         seed=seed,
         examples=examples,
         plan_cache=None if no_cache else (cache_dir or default_directory()),
+        warm_children=True,
     )
     settings = Settings(assignment=assignment, seed=seed, examples=examples, device=device, sandbox=sandbox)
     pool: Any
