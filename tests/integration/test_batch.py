@@ -175,30 +175,21 @@ def _wait_for_records(out: Path, count: int, process: subprocess.Popen, timeout:
         time.sleep(0.1)
 
 
-def test_a_killed_worker_loses_nothing_and_the_batch_completes(local_batch, class_folder, module_plans, tmp_path):
+def test_a_killed_worker_and_a_killed_grader_lose_nothing_and_resume_gives_the_same_gradebook(
+    local_batch, class_folder, module_plans, tmp_path
+):
     out = tmp_path / "grades"
-    running = _batch(class_folder, "--out", out, "--jobs", 2, plan_cache=module_plans)
+    running = _batch(class_folder, "--out", out, "--jobs", 2, plan_cache=module_plans, start_new_session=True)
     _wait_for_records(out, 2, running)
     before = _records(out)
     workers = _grading_workers(running.pid)
     assert len(workers) == 2
-    os.kill(workers[0], signal.SIGKILL)
-    stdout, stderr = running.communicate(timeout=600)
-    assert running.returncode == 0, stderr
-    after = _records(out)
-    assert all(after[student] == record for student, record in before.items())  # nothing finished was redone
-    assert _gradebook(out) == _gradebook(local_batch[3])
-    assert grading_processes() == []
-
-
-def test_an_interrupted_batch_resumes_to_the_same_gradebook(local_batch, class_folder, module_plans, tmp_path):
-    out = tmp_path / "grades"
-    running = _batch(class_folder, "--out", out, "--jobs", 2, plan_cache=module_plans, start_new_session=True)
-    _wait_for_records(out, 3, running)
-    os.killpg(running.pid, signal.SIGKILL)  # the grader, its workers and their sandboxes, at once
+    os.kill(workers[0], signal.SIGKILL)  # one worker dies mid-grading: the pool is restarted, the batch goes on
+    _wait_for_records(out, len(before) + 2, running)
+    os.killpg(running.pid, signal.SIGKILL)  # then the grader, its workers and their sandboxes, at once
     running.communicate(timeout=60)
     finished = _records(out)
-    assert 3 <= len(finished) < len(CLASS) or len(finished) == len(CLASS)
+    assert all(finished[student] == record for student, record in before.items())  # nothing finished was redone
     rows = _gradebook(out)
     assert {row["student"] for row in rows} == set(finished)  # the gradebook on disk matches the records on disk
 

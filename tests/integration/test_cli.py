@@ -44,8 +44,9 @@ def test_output_file_gets_the_report_and_stdout_stays_empty(grade, tmp_path):
 
 
 def test_yaml_report_has_the_json_content(grade):
-    as_json = json.loads(grade("-f", "json", SAMPLES / "wrong_sgd_step_rebinds.ipynb").stdout)
-    as_yaml = yaml.safe_load(grade("-f", "yaml", SAMPLES / "wrong_sgd_step_rebinds.ipynb").stdout)
+    # Few examples: the content is what matters here, not how much of it.
+    as_json = json.loads(grade("-f", "json", "--examples", 10, SAMPLES / "wrong_sgd_step_rebinds.ipynb").stdout)
+    as_yaml = yaml.safe_load(grade("-f", "yaml", "--examples", 10, SAMPLES / "wrong_sgd_step_rebinds.ipynb").stdout)
     for report in (as_json, as_yaml):
         report.pop("timings")
     assert as_yaml == as_json
