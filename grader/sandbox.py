@@ -373,6 +373,14 @@ def _bubblewrap_launcher(
     for name, text in _ETC.items():
         etc.joinpath(name).write_text(text)
     binds = [(tree, tree) for tree in _python_trees()] + [(str(CHILD_PACKAGE), f"{_INSIDE_PARENT}/child")]
+    # A tree inside a folder that a warm child mounts afresh (a checkout under /tmp) is also
+    # bound at a stash outside it, from where the child binds it back (grader.child.zygote).
+    keep = [
+        (f"{_INSIDE_PARENT}/keep/{i}", inside)
+        for i, (_, inside) in enumerate(binds)
+        if any(inside == top or inside.startswith(top + "/") for top in ("/tmp", HOME, "/dev/shm"))
+    ]
+    binds += [(source, stash) for (stash, inside) in keep for source, bound in binds if bound == inside]
     mounts: list[str] = []
     if root:
         # Sources may sit under /root (0700): bind them to traversable places in a
@@ -415,7 +423,7 @@ def _bubblewrap_launcher(
     args += ["--chdir", HOME, "--clearenv"]
     for name, value in child_environment(home=HOME, tmp="/tmp").items():
         args += ["--setenv", name, value]
-    args += [sys.executable, "-s", "-P", "-c", boot.format(parent=_INSIDE_PARENT, fd=fd, home=HOME)]
+    args += [sys.executable, "-s", "-P", "-c", boot.format(parent=_INSIDE_PARENT, fd=fd, home=HOME, keep=keep)]
 
     limits = ["prlimit", *_limits(confinement, cgroups), "--"]
     if root:

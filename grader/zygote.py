@@ -30,7 +30,7 @@ from .cgroups import Cgroups
 from .child.wire import Connection
 from .sandbox import CapturedOutput, ChildProcess, Confinement, start_child
 
-BOOT = "import sys; sys.path.append({parent!r}); from child.zygote import serve; serve({fd}, {home!r})"
+BOOT = "import sys; sys.path.append({parent!r}); from child.zygote import serve; serve({fd}, {home!r}, {keep!r})"
 READY_SECONDS = 90.0
 HANDSHAKE_SECONDS = 10.0
 _UCRED = struct.Struct("3i")

@@ -31,7 +31,8 @@ import sys
 
 _CLONE_NEWNS, _CLONE_NEWUTS, _CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 _CLONE_NEWUSER, _CLONE_NEWPID, _CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
-_MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MS_REC, _MS_PRIVATE = 2, 4, 8, 1 << 14, 1 << 18
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MS_REMOUNT, _MS_BIND = 1, 2, 4, 8, 32, 4096
+_MS_REC, _MS_PRIVATE = 1 << 14, 1 << 18
 _PR_SET_DUMPABLE, _PR_CAPBSET_DROP, _PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL = 4, 24, 47, 4
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
@@ -49,7 +50,7 @@ def _write(path: str, text: str) -> None:
         handle.write(text)
 
 
-def _enter_namespaces(home: str, disk_bytes: int) -> None:
+def _enter_namespaces(home: str, disk_bytes: int, keep: list[tuple[str, str]]) -> None:
     uid, gid = os.getuid(), os.getgid()
     flags = _CLONE_NEWUSER | _CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWNET | _CLONE_NEWIPC | _CLONE_NEWUTS
     _check(_libc.unshare(flags), "unshare")
@@ -63,6 +64,13 @@ def _enter_namespaces(home: str, disk_bytes: int) -> None:
     for point, mode in points:
         options = f"size={disk_bytes},mode={mode},uid={uid},gid={gid}".encode()
         _check(_libc.mount(b"tmpfs", point.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, options), f"tmpfs {point}")
+    for stash, inside in keep:  # the interpreter's folders that lived under those: bound back, read-only
+        os.makedirs(inside, exist_ok=True)
+        _check(_libc.mount(stash.encode(), inside.encode(), None, _MS_BIND | _MS_REC, None), f"bind {inside}")
+        flags = _MS_BIND | _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV
+        _libc.mount(None, inside.encode(), None, flags, None)  # the stash is read-only already; this is belt and braces
+        if not os.statvfs(inside).f_flag & os.ST_RDONLY:
+            raise OSError(f"{inside} is writable")
 
 
 def _drop_capabilities() -> None:
@@ -123,12 +131,12 @@ def _init(control_fd: int, output_fd: int, status_fd: int, home: str) -> None:
             os._exit(0)  # the namespace ends with its init: whatever the child left dies now
 
 
-def _start(handshake: socket.socket, control_fd: int, output_fd: int, home: str, disk_bytes: int) -> None:
+def _start(handshake: socket.socket, control_fd: int, output_fd: int, home: str, disk_bytes: int, keep: list) -> None:
     """The first fork: joins the cgroups, builds the namespaces, waits for init and reports."""
     handshake.sendall(b"r")  # the kernel attaches our host pid (SO_PASSCRED on the other end)
     if handshake.recv(1) != b"g":
         return
-    _enter_namespaces(home, disk_bytes)
+    _enter_namespaces(home, disk_bytes, keep)
     status_read, status_write = os.pipe()
     pid = os.fork()  # pid 1 of the new pid namespace
     if pid == 0:
@@ -147,7 +155,7 @@ def _start(handshake: socket.socket, control_fd: int, output_fd: int, home: str,
     handshake.sendall(b"s" + code)
 
 
-def serve(control_fd: int, home: str) -> None:
+def serve(control_fd: int, home: str, keep: list[tuple[str, str]]) -> None:
     """Waits for fork requests: one byte with three descriptors (control, output, handshake) and a size."""
     import torch
 
@@ -190,7 +198,7 @@ def serve(control_fd: int, home: str) -> None:
             code = 1
             try:
                 handshake = socket.socket(fileno=fds[2])
-                _start(handshake, fds[0], fds[1], home, disk_bytes)
+                _start(handshake, fds[0], fds[1], home, disk_bytes, keep)
                 code = 0
             except BaseException:  # noqa: BLE001 - told to the trusted side by the missing report
                 pass

@@ -16,8 +16,9 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
-from conftest import ROOT, grading_processes, write_notebook
+from conftest import ROOT, SHORT_LIMITS, grading_processes, write_notebook
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap (apt-get install bubblewrap)")
 
@@ -92,3 +93,22 @@ def test_the_next_submission_from_the_same_zygote_finds_nothing_of_the_previous(
     assert seen["caps"] == ["0000000000000000"] * 4
     assert (seen["nnp"], seen["uid"], seen["home_files"]) == ("1", 65534, [])
     assert grading_processes() == []  # the daemon went with its submission, the zygote with its worker
+
+
+ADVERSARIAL = ROOT / "tests" / "adversarial"
+HOSTILE = yaml.safe_load((ADVERSARIAL / "expected.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("name", ["memory_bomb_in_function.ipynb", "process_bomb_in_function.ipynb"])
+def test_a_warm_child_is_held_to_the_limits_of_its_own_cgroups(name, grade):
+    """Each fork is moved into the submission's cgroups: the limits hold as for a cold child."""
+    spec = HOSTILE[name]
+    done = grade("-f", "json", "-a", SHORT_LIMITS, ADVERSARIAL / "notebooks" / name, env={"GRADER_WARM_CHILDREN": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    assert report["notebook"]["warm_starts"] >= 1
+    assert set(spec["limits"]) <= set(report["notebook"]["limits_hit"])
+    statuses = {item["id"]: item["status"] for item in report["items"]}
+    assert {item: statuses[item] for item in spec.get("items", {})} == spec.get("items", {})
+    assert report["score"] <= spec["score_at_most"]
+    assert grading_processes() == []
