@@ -195,13 +195,9 @@ def run_batch(
     order = [s.student for s in chosen]
     _write_tables(out, order, records)
     for submission, result in pool(todo):
-        record = record_of(submission, result, settings)
-        if result["outcome"] == "failed":
-            records[submission.student] = record  # shown in the gradebook, regraded by --resume
-        else:
-            for fmt, text in result.get("renderings", {}).items():
-                write_atomically(out / RECORDS / f"{submission.student}{SUFFIX[fmt]}", text)
-            records[submission.student] = record
+        record = records[submission.student] = record_of(submission, result, settings)
+        for fmt, text in result.get("renderings", {}).items():  # none for a failed one, which --resume regrades
+            write_atomically(out / RECORDS / f"{submission.student}{SUFFIX[fmt]}", text)
         write_atomically(
             out / RECORDS / f"{submission.student}.json", json.dumps(record, indent=2, ensure_ascii=False) + "\n"
         )

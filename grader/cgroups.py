@@ -48,9 +48,8 @@ def _read_int(path: Path, key: str | None = None) -> int:
     return 0
 
 
-def _owner_alive(name: str) -> bool:
-    """Whether the grader that made cgroup ``grader-<pid>-<id>`` still runs."""
-    owner = name.split("-")[1] if name.count("-") >= 2 else ""
+def owner_alive(owner: str) -> bool:
+    """Whether the grader whose pid is ``owner`` (as written in a name it made) still runs."""
     if not owner.isdigit():
         return False  # an older name without its owner: stale once empty
     try:
@@ -60,6 +59,14 @@ def _owner_alive(name: str) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _kill(pids: list[int]) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def _sweep_stale(parent: Path) -> None:
@@ -74,15 +81,12 @@ def _sweep_stale(parent: Path) -> None:
     except OSError:
         return
     for path in found:
-        if _owner_alive(path.name):
+        owner = path.name.split("-")[1] if path.name.count("-") >= 2 else ""
+        if owner_alive(owner):
             continue
         left = Cgroups._processes_in(path)
-        if left and "-" in path.name[len("grader-") :]:
-            for pid in left:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
+        if left and owner:
+            _kill(left)
             time.sleep(0.05)
         try:
             path.rmdir()
@@ -158,11 +162,7 @@ class Cgroups:
                 return True
             if time.monotonic() > deadline:
                 return False
-            for pid in left:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
+            _kill(left)
             time.sleep(0.01)
 
     def remove(self) -> None:

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .cgroups import Cgroups
+from .cgroups import Cgroups, owner_alive
 from .child.wire import Connection
 from .errors import SandboxError
 
@@ -321,16 +321,8 @@ def sweep_stale_workdirs() -> None:
     """Removes the working folders of graders killed before they could (``grader-child-<pid>-…``)."""
     for path in Path(tempfile.gettempdir()).glob("grader-child-*"):
         owner = path.name.split("-")[2]
-        if not owner.isdigit():
-            continue
-        try:
-            os.kill(int(owner), 0)
-            continue  # its grader still runs
-        except ProcessLookupError:
-            pass
-        except PermissionError:
-            continue
-        shutil.rmtree(path, ignore_errors=True)
+        if owner.isdigit() and not owner_alive(owner):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _limits(confinement: Confinement, cgroups: Cgroups | None) -> list[str]:

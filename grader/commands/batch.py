@@ -10,7 +10,16 @@ from typing import Any
 
 import click
 
-from .common import assignment_option, device_option, sandbox_option
+from .common import (
+    assignment_option,
+    cache_dir_option,
+    device_option,
+    examples_option,
+    no_cache_option,
+    plan_cache,
+    sandbox_option,
+    seed_option,
+)
 
 EXIT_DONE, EXIT_GRADER_FAILED, EXIT_INTERRUPTED = 0, 3, 130
 EXTRA_FORMATS = ("html", "markdown", "junit", "gradescope", "classroom", "yaml", "text")
@@ -63,15 +72,10 @@ EXTRA_FORMATS = ("html", "markdown", "junit", "gradescope", "classroom", "yaml",
 )
 @device_option
 @sandbox_option
-@click.option("--seed", type=click.IntRange(min=0), help="Override the rubric's seed.")
-@click.option("--examples", type=click.IntRange(min=1), help="Override the number of generated examples per item.")
-@click.option(
-    "--cache-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    envvar="GRADER_CACHE_DIR",
-    help="Where stored plans are kept.  [default: ~/.cache/grader/plans; env GRADER_CACHE_DIR]",
-)
-@click.option("--no-cache", is_flag=True, help="Read and write no stored plans.")
+@seed_option
+@examples_option
+@cache_dir_option
+@no_cache_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress on standard error.")
 def batch(
     patterns: tuple[str, ...],
@@ -95,7 +99,6 @@ def batch(
     from ..errors import GraderError
     from ..gradebook import render_summary
     from ..grading import Options
-    from ..plans import default_directory
     from ..rubric import load_rubric
     from ..sandbox import require as require_sandbox
 
@@ -118,7 +121,7 @@ def batch(
         sandbox=sandbox,
         seed=seed,
         examples=examples,
-        plan_cache=None if no_cache else (cache_dir or default_directory()),
+        plan_cache=plan_cache(cache_dir, no_cache=no_cache),
         warm_children=True,
     )
     settings = Settings(assignment=assignment, seed=seed, examples=examples, device=device, sandbox=sandbox)
@@ -139,7 +142,7 @@ def batch(
                 paths, out=out, settings=settings, formats=formats, resume=resume, pool=pool, progress=shown.update
             )
     except KeyboardInterrupt:
-        pool.close()
+        pool.close()  # stop the workers first: nothing of theirs prints after this line
         click.echo(
             f"grade: interrupted: the finished results are in {out}; rerun with --resume to grade the rest", err=True
         )

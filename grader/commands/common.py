@@ -33,6 +33,35 @@ sandbox_option = click.option(
     help="Isolation of the notebook's code. 'none' runs it without isolation: only for trusted notebooks "
     "on machines without namespaces; the report says so.",
 )
+seed_option = click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    help="Override the rubric's seed (draws other inputs; recorded in the report).",
+)
+examples_option = click.option(
+    "--examples", type=click.IntRange(min=1), help="Override the number of generated examples per item."
+)
+cache_dir_option = click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="GRADER_CACHE_DIR",
+    help=(
+        "Where stored plans (drawn inputs and reference answers) are kept.  "
+        "[default: ~/.cache/grader/plans; env GRADER_CACHE_DIR]"
+    ),
+)
+no_cache_option = click.option(
+    "--no-cache", is_flag=True, help="Draw every input and rerun the reference; read and write no stored plans."
+)
+
+
+def plan_cache(cache_dir: Path | None, *, no_cache: bool) -> Path | None:
+    """Where a command's gradings keep stored plans: None draws everything afresh."""
+    from ..plans import default_directory
+
+    return None if no_cache else (cache_dir or default_directory())
+
+
 output_option = click.option(
     "-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write to FILE instead of standard output."
 )

@@ -9,7 +9,19 @@ from pathlib import Path
 import click
 
 from ..report import FORMATS
-from .common import assignment_option, check_writable, device_option, emit, output_option, sandbox_option
+from .common import (
+    assignment_option,
+    cache_dir_option,
+    check_writable,
+    device_option,
+    emit,
+    examples_option,
+    no_cache_option,
+    output_option,
+    plan_cache,
+    sandbox_option,
+    seed_option,
+)
 
 EXIT_GRADED, EXIT_BELOW = 0, 1
 
@@ -32,24 +44,10 @@ EXIT_GRADED, EXIT_BELOW = 0, 1
 @click.option("--fail-under", type=float, metavar="POINTS", help="Exit with status 1 when the score is below POINTS.")
 @device_option
 @sandbox_option
-@click.option(
-    "--seed",
-    type=click.IntRange(min=0),
-    help="Override the rubric's seed (draws other inputs; recorded in the report).",
-)
-@click.option("--examples", type=click.IntRange(min=1), help="Override the number of generated examples per item.")
-@click.option(
-    "--cache-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    envvar="GRADER_CACHE_DIR",
-    help=(
-        "Where stored plans (drawn inputs and reference answers) are kept.  "
-        "[default: ~/.cache/grader/plans; env GRADER_CACHE_DIR]"
-    ),
-)
-@click.option(
-    "--no-cache", is_flag=True, help="Draw every input and rerun the reference; read and write no stored plans."
-)
+@seed_option
+@examples_option
+@cache_dir_option
+@no_cache_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress on standard error.")
 def grade(
     submission: Path,
@@ -67,7 +65,6 @@ def grade(
 ) -> int:
     """Grade the Jupyter notebook SUBMISSION against its assignment's rubric."""
     from ..grading import Options, grade_notebook
-    from ..plans import default_directory
     from ..report import renderer
 
     if output is not None:
@@ -86,7 +83,7 @@ def grade(
             sandbox=sandbox,
             seed=seed,
             examples=examples,
-            plan_cache=None if no_cache else (cache_dir or default_directory()),
+            plan_cache=plan_cache(cache_dir, no_cache=no_cache),
         ),
         progress=progress,
     )
