@@ -201,3 +201,23 @@ def test_cgroups_left_by_a_killed_grader_are_swept_by_the_next():
         for path in stale + live:
             if path.exists():
                 path.rmdir()
+
+
+def test_working_folders_left_by_a_killed_grader_are_swept_by_the_next():
+    import tempfile
+    from pathlib import Path
+
+    from grader import sandbox
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = Path(tempfile.mkdtemp(prefix=f"grader-child-{dead.pid}-"))
+    (stale / "etc").mkdir()
+    live = Path(tempfile.mkdtemp(prefix=f"grader-child-{os.getpid()}-"))
+    try:
+        sandbox.sweep_stale_workdirs.__wrapped__()  # once per process otherwise
+        assert not stale.exists()
+        assert live.exists()  # its owner still runs
+    finally:
+        shutil.rmtree(stale, ignore_errors=True)
+        shutil.rmtree(live, ignore_errors=True)
