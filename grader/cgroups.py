@@ -50,10 +50,13 @@ def _read_int(path: Path, key: str | None = None) -> int:
 
 def owner_alive(owner: str) -> bool:
     """Whether the grader whose pid is ``owner`` (as written in a name it made) still runs."""
-    if not owner.isdigit():
-        return False  # an older name without its owner: stale once empty
+    # An older name without its owner is stale once empty.
+    return owner.isdigit() and _exists(int(owner))
+
+
+def _exists(pid: int) -> bool:
     try:
-        os.kill(int(owner), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
@@ -154,16 +157,31 @@ class Cgroups:
         return sorted(found)
 
     def kill_all(self, *, wait: float = 3.0) -> bool:
-        """Kills every process in the cgroups; True when none is left."""
+        """Kills every process in the cgroups; True when none is left.
+
+        A killed process leaves the cgroup as it exits, but stays a zombie until
+        its parent reaps it: for an orphan of the sandbox that is the machine's
+        init, which may take its time. It still counts as left behind, so the
+        wait goes on until the processes killed here are gone from the machine.
+        """
         deadline = time.monotonic() + wait
+        killed: set[int] = set()
         while True:
             left = self.processes()
             if not left:
-                return True
+                break
             if time.monotonic() > deadline:
                 return False
             _kill(left)
+            killed.update(left)
             time.sleep(0.01)
+        while killed:
+            killed = {pid for pid in killed if _exists(pid)}
+            if killed and time.monotonic() > deadline:
+                return False
+            if killed:
+                time.sleep(0.01)
+        return True
 
     def remove(self) -> None:
         self.kill_all()
