@@ -64,6 +64,29 @@ def _exists(pid: int) -> bool:
     return True
 
 
+def reap_or_wait(pids: set[int], deadline: float) -> bool:
+    """Waits (until the ``time.monotonic()`` deadline) for these processes to be gone; True if they are.
+
+    One that is this process's child (an orphan handed to it as its subreaper,
+    or as a container's init) is reaped here; any other by its own parent.
+    Never pass a pid a ``Popen`` owns: its exit status would be lost to it.
+    """
+    left = set(pids)
+    while left:
+        for pid in sorted(left):
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                    left.discard(pid)
+            except ChildProcessError:
+                if not _exists(pid):
+                    left.discard(pid)
+        if left and time.monotonic() > deadline:
+            return False
+        if left:
+            time.sleep(0.01)
+    return True
+
+
 def _kill(pids: list[int]) -> None:
     for pid in pids:
         try:
@@ -156,13 +179,15 @@ class Cgroups:
             found.update(self._processes_in(path))
         return sorted(found)
 
-    def kill_all(self, *, wait: float = 3.0) -> bool:
+    def kill_all(self, *, wait: float = 3.0, launcher: int | None = None) -> bool:
         """Kills every process in the cgroups; True when none is left.
 
         A killed process leaves the cgroup as it exits, but stays a zombie until
-        its parent reaps it: for an orphan of the sandbox that is the machine's
-        init, which may take its time. It still counts as left behind, so the
-        wait goes on until the processes killed here are gone from the machine.
+        its parent reaps it: for an orphan of the sandbox that is this process
+        (its subreaper) or the machine's init, which may take its time. It still
+        counts as left behind, so the wait goes on until the processes killed
+        here are gone from the machine; all but the ``launcher``, which the
+        caller's ``Popen`` reaps.
         """
         deadline = time.monotonic() + wait
         killed: set[int] = set()
@@ -175,13 +200,7 @@ class Cgroups:
             _kill(left)
             killed.update(left)
             time.sleep(0.01)
-        while killed:
-            killed = {pid for pid in killed if _exists(pid)}
-            if killed and time.monotonic() > deadline:
-                return False
-            if killed:
-                time.sleep(0.01)
-        return True
+        return reap_or_wait(killed - {launcher}, deadline)
 
     def remove(self) -> None:
         self.kill_all()

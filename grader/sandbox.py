@@ -26,6 +26,7 @@ cgroups, the pid namespace.
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import glob
 import json
@@ -39,15 +40,17 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .cgroups import Cgroups, owner_alive
+from .cgroups import Cgroups, owner_alive, reap_or_wait
 from .child.wire import Connection
 from .errors import SandboxError
 
 SANDBOXES = ("bubblewrap", "none")
+_PR_SET_CHILD_SUBREAPER = 36
 NOBODY = 65534
 HOME = "/home/student"
 CHILD_PACKAGE = Path(__file__).resolve().parent / "child"
@@ -147,7 +150,8 @@ class ChildProcess:
 
         Inside bubblewrap the sandbox's init goes first: its death ends the
         pid namespace, and bubblewrap outside reaps it and exits, so nothing
-        is left as a zombie for the machine's init to collect.
+        is left as a zombie for the machine's init to collect. Where the init
+        went first by itself, it is reaped here (see ``become_subreaper``).
         """
         inner = self._sandbox_init()
         if inner is not None:
@@ -172,7 +176,7 @@ class ChildProcess:
         except OSError:
             pass
         if self.cgroups is not None:
-            self.cgroups.kill_all()
+            self.cgroups.kill_all(launcher=self.proc.pid)
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -188,6 +192,11 @@ class ChildProcess:
                 pass
         if self.cgroups is not None:
             self.cgroups.remove()
+        if inner is not None:
+            # When the notebook's process exits by itself, the sandbox's init reports it and
+            # bubblewrap outside exits at once, without reaping the init: the init is orphaned,
+            # to this process (the subreaper) where the kernel allows it. Reaped, or waited for.
+            reap_or_wait({inner}, time.monotonic() + 5)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
@@ -269,6 +278,7 @@ def require(sandbox: str) -> None:
 def start_child(*, confinement: Confinement, output_cap: int, max_frame_bytes: int, boot: str = _BOOT) -> ChildProcess:
     """A cold child; ``boot`` is the Python it runs (the zygote's differs), formatted with its folders."""
     sweep_stale_workdirs()
+    become_subreaper()
     workdir = tempfile.mkdtemp(prefix=f"grader-child-{os.getpid()}-")
     os.chmod(workdir, 0o755)  # the sandboxed launcher runs as nobody and must traverse it
     ours, theirs = socket.socketpair()
@@ -314,6 +324,23 @@ def start_child(*, confinement: Confinement, output_cap: int, max_frame_bytes: i
         pid_namespace=bubblewrap,
         info=os.fdopen(info_read, "rb", buffering=0) if info_read >= 0 else None,
     )
+
+
+@functools.lru_cache(maxsize=1)
+def become_subreaper() -> None:
+    """Makes this process the reaper of the sandbox's orphans (Linux's PR_SET_CHILD_SUBREAPER).
+
+    Bubblewrap outside the sandbox exits as soon as its init reports the
+    notebook's process gone, leaving the init (and, with ``--sandbox none``,
+    a killed daemon) without a parent. Handed to us rather than to the
+    machine's init, they are reaped at once by ``reap_or_wait``, not whenever
+    that init gets round to it, and nothing is left behind when grading ends.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # not Linux: orphans go to init as before
 
 
 @functools.lru_cache(maxsize=1)

@@ -221,3 +221,29 @@ def test_working_folders_left_by_a_killed_grader_are_swept_by_the_next():
     finally:
         shutil.rmtree(stale, ignore_errors=True)
         shutil.rmtree(live, ignore_errors=True)
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap")
+def test_a_notebook_process_that_exits_by_itself_leaves_no_zombie():
+    # Bubblewrap outside exits as soon as its init reports the notebook's process gone,
+    # without reaping that init: it must not be left for a slow machine init to collect.
+    import time
+
+    from conftest import grading_processes
+    from grader import sandbox
+
+    already = grading_processes()
+    for _ in range(5):
+        child = sandbox.start_child(
+            confinement=sandbox.Confinement(memory_bytes=2 << 30, processes=16),
+            output_cap=1 << 16,
+            max_frame_bytes=1 << 20,
+        )
+        deadline = time.monotonic() + 60
+        assert child.control.recv(deadline=deadline)[0]["ev"] == "hello"
+        child.control.send({"device": "cpu", "cells": []}, deadline=deadline)
+        assert child.control.recv(deadline=deadline)[0]["ev"] == "ready"
+        child.control.send({"op": "quit"}, deadline=deadline)
+        assert child.proc.wait(timeout=30) == 0
+        child.kill()
+        assert grading_processes() == already
