@@ -29,7 +29,7 @@ from .reference import ReferenceRunner
 from .result import ItemResult, MisconceptionHit
 from .rubric import Item
 from .search import find, reject, run_examples
-from .session import Session, WorkerUnavailable
+from .session import DIED_UNDER, Session, WorkerUnavailable
 
 RAISED = "(raised)"
 
@@ -162,6 +162,19 @@ class ItemGrader:
                 self.session.kill_worker(self.stream.worker)  # still busy with calls nobody waits for
             else:
                 self.stream.close()
+        if (
+            self._fatal is None
+            and self._order
+            and not self.out_of_time
+            and not self.session.outlived_by_notebook(worker)
+        ):
+            # Every call was answered, but the notebook's process did not survive them.
+            self.session.note_limit("exited")
+            self._fatal = (CallOutcome("crashed", detail=DIED_UNDER, limit="exited"), self._order[0])
+        if self._fatal is not None and self._fatal[0].detail == DIED_UNDER and self._order:
+            # Which call it was, the race decides (the worker may answer a few more before it
+            # goes too): the report names the item's first input, the same in every run.
+            self._fatal = (self._fatal[0], self._order[0])
         if self._fatal is not None and self._fatal[0].kind == "crashed" and self.session.replaced(worker):
             if not self._retried:
                 # The notebook's whole process died while this item ran: another item's worker

@@ -20,7 +20,7 @@ from .errors import GraderError
 from .sandbox import ChildProcess, Confinement, start_child
 
 STARTUP_SECONDS = 60.0
-_DIED_UNDER = "the notebook's whole process died while it ran"
+DIED_UNDER = "the notebook's whole process died while it ran"
 # Serve every item from the notebook's own process, restarting it after a
 # timeout or crash, as on a GPU runner; set by tests to cover that path on a CPU.
 INLINE_WORKERS = os.environ.get("GRADER_INLINE_WORKERS") == "1"
@@ -29,6 +29,7 @@ INLINE_WORKERS = os.environ.get("GRADER_INLINE_WORKERS") == "1"
 WARM_CHILDREN = os.environ.get("GRADER_WARM_CHILDREN") == "1"
 OPEN_SECONDS = 10.0
 KILL_CONFIRM_SECONDS = 2.0
+PING_SECONDS = 5.0
 MAX_STARTS = 6
 
 
@@ -407,7 +408,7 @@ class Session:
             else:
                 self._exits[(self.starts, pid)] = describe_exit(int(header.get("code", 0)))
             return True
-        return event == "magic"
+        return event in ("magic", "pong")  # a pong that came too late for its ping
 
     def _drain_events(self, deadline: float, until_pid: int | None = None) -> bool:
         """Reads pending events; False when the control connection broke (the child is dying)."""
@@ -447,6 +448,35 @@ class Session:
             return True
         return self._child is None or not self._child.alive()
 
+    def outlived_by_notebook(self, worker: Worker) -> bool:
+        """Is the notebook's process still alive now that this worker's calls are answered?
+
+        A worker that killed the notebook's process (``kill(-1, SIGKILL)``, say)
+        may still answer every call before the pid namespace's end takes it
+        too: whether it does is a race. The process answers a ping only if it
+        was not killed: a process with SIGKILL pending never runs again. So the
+        verdict does not depend on which was quicker. A ping not answered in
+        time (the process is busy with the student's threads) proves nothing.
+        """
+        if worker.inline:
+            return True  # it is the notebook's process: its answers are the proof
+        if self.replaced(worker):
+            return False
+        assert self._child is not None
+        control = self._child.control
+        deadline = time.monotonic() + PING_SECONDS
+        try:
+            control.send({"op": "ping"}, deadline=deadline)
+            while True:
+                header, _ = control.recv(deadline=deadline)
+                if header.get("ev") == "pong":
+                    return True
+                self._note_event(header)
+        except FrameTimeout:
+            return True
+        except WireError:
+            return False
+
     def kill_worker(self, worker: Worker) -> None:
         """Stops a worker that missed its deadline; restarts the child if need be."""
         worker.conn.close()
@@ -468,7 +498,7 @@ class Session:
         """How a worker that went away ended, as far as can be told."""
         key = (worker.generation, worker.pid)
         if worker.generation != self.starts:
-            return self._exits.get(key, _DIED_UNDER)
+            return self._exits.get(key, DIED_UNDER)
         if worker.inline:
             text = self._child_exit_text() if self._child is not None else "the process is gone"
             self._discard_child()
@@ -480,7 +510,7 @@ class Session:
                 pass
         if self._child is not None and not self._child.alive():
             self._discard_child()
-            return _DIED_UNDER
+            return DIED_UNDER
         return self._exits.get(key, "the process went away")
 
     # -- cleanup -----------------------------------------------------------------

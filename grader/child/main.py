@@ -228,6 +228,8 @@ def main(control_fd: int) -> None:
                     kill(pid, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
                     pass
+        elif op == "ping":
+            conn.send({"ev": "pong"})
         elif op == "quit":
             _flush_std()
             os._exit(0)
