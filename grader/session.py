@@ -475,6 +475,7 @@ class Session:
         except FrameTimeout:
             return True
         except WireError:
+            self._discard_child()  # dead, though bubblewrap outside may not have noticed yet
             return False
 
     def kill_worker(self, worker: Worker) -> None:
