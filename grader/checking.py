@@ -87,11 +87,11 @@ def load_public_checks(path: Path | None, rubric_path: Path, items: list[str]) -
 
 def check_notebook(path: str, *, assignment: str | None, device: str, sandbox: str) -> CheckReport:
     from .assignment import resolve
-    from .calls import CallStream
+    from .calls import CallOutcome, CallStream
     from .notebook import read_notebook, to_python
     from .rubric import load_rubric
     from .sandbox import require
-    from .session import Session, WorkerUnavailable
+    from .session import DIED_UNDER, Session, WorkerUnavailable
 
     started = time.monotonic()
     notebook = read_notebook(path)
@@ -112,6 +112,8 @@ def check_notebook(path: str, *, assignment: str | None, device: str, sandbox: s
             stream = CallStream(session, worker, call_s=rubric.limits.item_s)
             outcome = stream.result(stream.submit({"op": "selfcheck", "source": source, "item": item.id}, []))
             stream.close()
+            if outcome.kind == "ok" and not session.outlived_by_notebook(worker):
+                outcome = CallOutcome("crashed", detail=DIED_UNDER)  # the same verdict whoever won the race
             items.append(_item(item.id, item.title, outcome, run.defined, item.target))
     finally:
         session.close()
