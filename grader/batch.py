@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 import re
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any
 
 from . import __version__
 from .errors import GraderError
+from .files import write_atomically
 from .gradebook import write_gradebook, write_summary
 
 RECORDS = "reports"
@@ -211,17 +211,3 @@ def _write_tables(out: Path, order: list[str], records: dict[str, dict[str, Any]
     rows = [records[student] for student in order if student in records]
     write_atomically(out / "gradebook.csv", write_gradebook(rows))
     write_atomically(out / "summary.json", write_summary(rows, total=len(order)))
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write to a temporary file beside ``path``, fsync, rename: readers see old or new, never half."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
-    try:
-        with open(temporary, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise

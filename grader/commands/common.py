@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import click
 
 from ..errors import GraderError
+from ..files import write_atomically
 
 assignment_option = click.option(
     "-a",
@@ -80,26 +80,6 @@ def check_writable(path: Path) -> None:
         return
     if not os.access(parent, os.W_OK):
         raise GraderError(f"--output {path}: the folder {parent} is not writable")
-
-
-def write_atomically(path: Path, data: str | bytes) -> None:
-    mode = "wb" if isinstance(data, bytes) else "w"
-    encoding = None if isinstance(data, bytes) else "utf-8"
-    if path.exists() and not path.is_file():
-        # /dev/stdout, a FIFO: write into it. Renaming over it would replace the device itself.
-        with open(path, mode, encoding=encoding) as stream:
-            stream.write(data)
-        return
-    handle = tempfile.NamedTemporaryFile(
-        mode, dir=path.parent or ".", prefix=f".{path.name}.", delete=False, encoding=encoding
-    )
-    try:
-        with handle:
-            handle.write(data)
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
 
 
 def emit(text: str, output: Path | None) -> None:
