@@ -171,7 +171,7 @@ class ItemGrader:
             # Every call was answered, but the notebook's process did not survive them.
             self.session.note_limit("exited")
             self._fatal = (CallOutcome("crashed", detail=DIED_UNDER, limit="exited"), self._order[0])
-        if self._fatal is not None and self._fatal[0].detail == DIED_UNDER and self._order:
+        elif self._fatal is not None and self._fatal[0].detail == DIED_UNDER and self._order:
             # Which call it was, the race decides (the worker may answer a few more before it
             # goes too): the report names the item's first input, the same in every run.
             self._fatal = (self._fatal[0], self._order[0])

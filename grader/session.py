@@ -102,9 +102,8 @@ class _Attempt:
 
 class Session:
     def __init__(self, *, device: str, limits: Limits, sandbox: str = "bubblewrap", warm: bool = False) -> None:
-        self._warm = (
-            warm or WARM_CHILDREN
-        )  # fork children from this process's zygote where that is as safe (grader.zygote)
+        # Fork children from this process's zygote where that is as safe (grader.zygote).
+        self._warm = warm or WARM_CHILDREN
         self._cells: list[tuple[int, str]] = []
         self._device = device
         self._sandbox = sandbox

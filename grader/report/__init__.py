@@ -19,7 +19,7 @@ _RENDERERS = {
     "classroom": (".classroom", "render_classroom"),
 }
 
-FORMATS = ("text", "json", "yaml", "junit", "markdown", "html", "gradescope", "classroom")
+FORMATS = tuple(_RENDERERS)
 
 
 def renderer(name: str) -> Callable[[Report], str]:
