@@ -155,6 +155,16 @@ def test_hostile_notebook(name, grade, tmp_path, listener):
     assert set(grader_cgroups()) <= cgroups_before  # ours removed; stale ones maybe swept
 
 
+def test_killing_the_notebooks_process_is_a_crash_even_when_every_call_was_answered(grade):
+    # With one example, f1's worker answers before the pid namespace's end takes it, nearly
+    # always: only the check that the notebook's process outlived the calls makes this a crash.
+    done = grade("-f", "json", "-a", SHORT_LIMITS, "--examples", "1", NOTEBOOKS / "kills_every_process.ipynb")
+    assert done.returncode == 0, done.stderr[-2000:]
+    item = next(i for i in json.loads(done.stdout)["items"] if i["id"] == "e1.value")
+    assert item["status"] == "crashed", item["feedback"]
+    assert "the notebook's whole process died while it ran" in item["feedback"]
+
+
 def test_escapes_and_bidi_overrides_never_reach_the_terminal(grade):
     done = grade("-a", SHORT_LIMITS, NOTEBOOKS / "ansi_and_bidi_in_errors.ipynb", timeout=600)
     assert done.returncode == 0
