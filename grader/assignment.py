@@ -1,11 +1,20 @@
 """Find an assignment and load its trusted parts: rubric and reference package.
 
-An assignment is named by id (``autograd-basics``, looked up as
-``rubrics/<id>.yaml`` in the course directory), by the path of its rubric
-file, or by an autograder bundle (``.zip``, see ``grader.bundle``). The
-course directory is ``$GRADER_COURSE`` if set, else the checkout this
-grader runs from. It is never the submission's directory: a student's
-repository must not be able to bring its own rubric.
+Who may name what:
+
+- The TA's command line (``--assignment``) names an assignment by id
+  (``autograd-basics``, looked up as ``rubrics/<id>.yaml`` in the course
+  directory), by the path of its rubric file, or by an autograder bundle
+  (``.zip``, see ``grader.bundle``). It always wins.
+- A notebook's ``metadata.grader.assignment`` may only name an *id* the course
+  has. A path, a bundle, anything with a separator or ``..``, a value that is
+  not a string, or an id the course does not have is refused
+  (``NotebookError``): a student's repository must never bring its own rubric,
+  and so its own reference package, which is imported on the trusted side.
+- With neither, the course's only assignment, when it has exactly one.
+
+The course directory is ``$GRADER_COURSE`` if set, else the checkout this
+grader runs from. It is never the submission's directory.
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ import difflib
 import hashlib
 import importlib.util
 import os
+import re
 import sys
 from dataclasses import dataclass
 from functools import cached_property
@@ -21,10 +31,12 @@ from pathlib import Path
 from types import ModuleType
 
 from .authoring import Check, Misconception
-from .errors import AssignmentNotFound, RubricError
+from .errors import AssignmentNotFound, NotebookError, RubricError
 from .rubric import Item, Rubric, load_rubric
 
-DEFAULT_ASSIGNMENT = "autograd-basics"
+# What an assignment id looks like: a file stem under rubrics/, never a path.
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+_SHOWN = 80  # characters of a notebook's value quoted in an error
 
 
 @dataclass(frozen=True)
@@ -80,33 +92,101 @@ def known_assignments() -> list[str]:
     root = course_dir()
     if root is None:
         return []
-    return sorted(p.stem for p in (root / "rubrics").glob("*.yaml") if "." not in p.stem)
+    return sorted(p.stem for p in (root / "rubrics").glob("*.yaml") if _ID.fullmatch(p.stem) and p.is_file())
 
 
 def resolve(name: str | None) -> Path:
-    """The rubric file for an assignment id or path."""
-    name = name or DEFAULT_ASSIGNMENT
+    """The rubric file for an assignment the TA names: an id, a rubric file or a bundle.
+
+    ``None``: the course's only assignment. Only ever called with what the TA's
+    command line says; a notebook's value goes through ``for_notebook``.
+    """
+    if name is None:
+        return _course_rubric(_sole_assignment(None))
     if name.endswith(".zip"):
         from .bundle import extract
 
         return extract(Path(name))
-    if name.endswith((".yaml", ".yml")) or os.sep in name:
+    if name.endswith((".yaml", ".yml")) or os.sep in name or (os.altsep and os.altsep in name):
         path = Path(name)
         if not path.is_file():
             raise AssignmentNotFound(f"{name}: no such rubric file")
         return path
+    return _course_rubric(name)
+
+
+def for_notebook(given: str | None, declared: str | None, notebook: str, *, guess: bool = True) -> Path:
+    """The rubric file to grade a notebook with.
+
+    ``given``: the TA's ``--assignment`` (always wins, whatever the notebook says).
+    ``declared``: the notebook's ``metadata.grader.assignment``, as read from the
+    submission: only an id of this course is accepted. ``guess``: with neither,
+    take the course's only assignment (``grade``); a batch passes False, so that a
+    notebook naming no assignment is refused rather than graded with a guess.
+    """
+    if given is not None:
+        return resolve(given)
+    if declared is not None:
+        return _course_rubric(declared_id(declared, notebook))
+    if not guess:
+        raise NotebookError(
+            f"{notebook}: the notebook does not name its assignment (metadata.grader.assignment); "
+            "name it with --assignment"
+        )
+    return _course_rubric(_sole_assignment(notebook))
+
+
+def declared_id(declared: str, notebook: str) -> str:
+    """A notebook's assignment value, if it is an id of this course; otherwise one clear line."""
+    known = known_assignments()
+    if _ID.fullmatch(declared) and declared in known:
+        return declared
+    from .escape import clean
+
+    shown = clean(declared[:_SHOWN]) + ("…" if len(declared) > _SHOWN else "")
+    if _ID.fullmatch(declared):
+        hint = difflib.get_close_matches(declared, known, n=1)
+        why = f"did you mean '{hint[0]}'?" if hint else _known(known)
+        raise NotebookError(
+            f"{notebook}: metadata.grader.assignment '{shown}' is not an assignment of this course ({why})"
+        )
+    raise NotebookError(
+        f"{notebook}: metadata.grader.assignment '{shown}' is not an assignment id ({_known(known)}); "
+        "a rubric file or bundle can only be named by the TA's --assignment"
+    )
+
+
+def _known(known: list[str]) -> str:
+    return f"known: {', '.join(known)}" if known else "the course has none"
+
+
+def _sole_assignment(notebook: str | None) -> str:
+    known = known_assignments()
+    if len(known) == 1:
+        return known[0]
+    lead = "no assignment named"
+    if notebook:
+        lead = f"{notebook}: the notebook does not name its assignment (metadata.grader.assignment)"
+    if not known:
+        raise AssignmentNotFound(
+            f"{lead}, and there is no course directory with rubrics/ (set GRADER_COURSE, or name a rubric "
+            "with --assignment)"
+        )
+    raise AssignmentNotFound(f"{lead}, and the course has {len(known)}: choose one with --assignment ({_known(known)})")
+
+
+def _course_rubric(name: str) -> Path:
     root = course_dir()
     if root is None:
         raise AssignmentNotFound(
             f"unknown assignment '{name}': no course directory (set GRADER_COURSE to the folder holding rubrics/)"
         )
-    path = root / "rubrics" / f"{name}.yaml"
-    if not path.is_file():
-        known = known_assignments()
+    known = known_assignments()
+    if not _ID.fullmatch(name) or name not in known:
         hint = difflib.get_close_matches(name, known, n=1)
-        extra = f" (did you mean '{hint[0]}'?)" if hint else (f" (known: {', '.join(known)})" if known else "")
+        extra = f" (did you mean '{hint[0]}'?)" if hint else (f" ({_known(known)})" if known else "")
         raise AssignmentNotFound(f"unknown assignment '{name}'{extra}")
-    return path
+    return root / "rubrics" / f"{name}.yaml"
 
 
 def load(name: str | None) -> Assignment:

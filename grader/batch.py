@@ -1,7 +1,7 @@
 """``grade batch``: grade a class, write one record per student and a gradebook.
 
 The pipeline: find the notebooks (files, folders, globs), give each a student
-id (the notebook's ``metadata.grader.student``, else its file name), skip
+id (its file name, with its folder's name in front where names repeat), skip
 those already graded for the same notebook hash when resuming, hand the rest
 to a pool of workers (local processes or a Dask cluster, see
 ``grader.workers``), and write each result the moment it arrives: its record
@@ -24,9 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import GraderError
+from .errors import GraderError, NotebookError
+from .escape import clean
 from .files import write_atomically
 from .gradebook import write_gradebook, write_summary
+from .notebook import parse
 
 RECORDS = "reports"
 SUFFIX = {
@@ -44,8 +46,9 @@ _HASH_LIMIT = 64 << 20  # larger notebooks are refused by the grading itself; ne
 @dataclass(frozen=True)
 class Submission:
     path: Path
-    student: str
+    student: str  # from the path the TA gave, never from the notebook: it names the record's file
     sha256: str | None  # None: unreadable here; the grading says why
+    declared_student: str | None = None  # metadata.grader.student, shown to the TA, trusted for nothing
 
 
 @dataclass(frozen=True)
@@ -99,27 +102,35 @@ def collect(patterns: Sequence[str]) -> list[Path]:
 
 
 def submissions(paths: Sequence[Path]) -> list[Submission]:
-    """Each notebook with its student id and hash; ids made unique in a stable way."""
+    """Each notebook with its student id and hash; ids made unique in a stable way.
+
+    The id is the file name, with the folder's name in front where file names
+    repeat (nbgrader's ``<student>/<assignment>.ipynb``). It names the record's
+    file, so it comes from the path the TA gave, never from what the notebook
+    says: a student who writes a classmate's id into ``metadata.grader.student``
+    gets that value shown beside their own record, nothing more.
+    """
     read = [(path, *_hash_and_student(path)) for path in paths]
-    named = [(path, digest, student or _safe(path.stem)) for path, digest, student in read]
+    named = [(path, digest, declared, _safe(path.stem)) for path, digest, declared in read]
     counts: dict[str, int] = {}
-    for _, _, student in named:
+    for *_, student in named:
         counts[student] = counts.get(student, 0) + 1
     out: list[Submission] = []
     taken: set[str] = set()
-    for path, digest, student in named:
+    for path, digest, declared, student in named:
         if counts[student] > 1 and path.parent.name:
-            student = _safe(f"{path.parent.name}-{student}")  # nbgrader's <student>/<assignment>.ipynb
+            student = _safe(f"{path.parent.name}-{student}")
         candidate, n = student, 1
         while candidate in taken:
             n += 1
             candidate = f"{student}-{n}"
         taken.add(candidate)
-        out.append(Submission(path=path, student=candidate, sha256=digest))
+        out.append(Submission(path=path, student=candidate, sha256=digest, declared_student=declared))
     return sorted(out, key=lambda s: s.student)
 
 
 def _hash_and_student(path: Path) -> tuple[str | None, str | None]:
+    """The notebook's SHA-256 and the student id it declares (cleaned, for display only)."""
     try:
         if path.is_symlink() or not path.is_file() or path.stat().st_size > _HASH_LIMIT:
             return None, None
@@ -128,11 +139,15 @@ def _hash_and_student(path: Path) -> tuple[str | None, str | None]:
         return None, None
     digest = hashlib.sha256(data).hexdigest()
     try:
-        meta = json.loads(data.decode("utf-8-sig")).get("metadata", {}).get("grader", {})
-        student = meta.get("student") if isinstance(meta, dict) else None
-    except (ValueError, AttributeError):
-        student = None
-    return digest, _safe(student) if isinstance(student, str) and student.strip() else None
+        doc = parse(data, str(path))
+    except NotebookError:
+        return digest, None  # its grading says what is wrong with it
+    meta = doc.get("metadata") if isinstance(doc, dict) else None
+    grader_meta = meta.get("grader") if isinstance(meta, dict) else None
+    student = grader_meta.get("student") if isinstance(grader_meta, dict) else None
+    if not isinstance(student, str) or not student.strip():
+        return digest, None
+    return digest, clean(student.strip()[:100])
 
 
 def _safe(name: str) -> str:
@@ -160,6 +175,8 @@ def finished(out: Path, submission: Submission, settings: Settings) -> dict[str,
 def record_of(submission: Submission, result: dict[str, Any], settings: Settings) -> dict[str, Any]:
     """What is stored for one submission: the report of ``grade -f json`` plus a ``batch`` section."""
     batch = {"student": submission.student, "outcome": result["outcome"], "settings": settings.key()}
+    if submission.declared_student is not None:
+        batch["declared_student"] = submission.declared_student
     if result["outcome"] == "graded":
         return {**result["report"], "batch": batch}
     return {

@@ -86,7 +86,7 @@ def load_public_checks(path: Path | None, rubric_path: Path, items: list[str]) -
 
 
 def check_notebook(path: str, *, assignment: str | None, device: str, sandbox: str) -> CheckReport:
-    from .assignment import resolve
+    from .assignment import for_notebook
     from .calls import CallOutcome, CallStream
     from .notebook import read_notebook, to_python
     from .rubric import load_rubric
@@ -95,7 +95,7 @@ def check_notebook(path: str, *, assignment: str | None, device: str, sandbox: s
 
     started = time.monotonic()
     notebook = read_notebook(path)
-    rubric = load_rubric(resolve(assignment or notebook.assignment))
+    rubric = load_rubric(for_notebook(assignment, notebook.assignment, notebook.path))
     source = load_public_checks(rubric.public_checks, rubric.path, [item.id for item in rubric.items])
     require(sandbox)
     session = Session(device=device, limits=rubric.limits, sandbox=sandbox)

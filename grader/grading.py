@@ -38,7 +38,8 @@ DEVICES = ("auto", "cpu", "cuda")
 
 @dataclass(frozen=True)
 class Options:
-    assignment: str | None = None
+    assignment: str | None = None  # the TA's --assignment: an id, a rubric file or a bundle; wins over the notebook
+    guess_assignment: bool = True  # no --assignment, none in the notebook: the course's only one (batch: refuse)
     device: str = "auto"
     seed: int | None = None
     examples: int | None = None
@@ -58,12 +59,14 @@ def grade_notebook(
     started = time.monotonic()
     if options.device not in DEVICES:
         raise ValueError(f"device must be one of {DEVICES}")
-    from .assignment import resolve
+    from .assignment import for_notebook
     from .notebook import read_notebook
     from .rubric import load_rubric
 
     notebook = read_notebook(path)
-    rubric = load_rubric(resolve(options.assignment or notebook.assignment))
+    rubric = load_rubric(
+        for_notebook(options.assignment, notebook.assignment, notebook.path, guess=options.guess_assignment)
+    )
     require_sandbox(options.sandbox)
     # The child starts now: importing torch there overlaps the rest of the work here.
     session = Session(device=options.device, limits=rubric.limits, sandbox=options.sandbox, warm=options.warm_children)
@@ -134,7 +137,7 @@ def grade_notebook(
         title=rubric.title,
         submission=str(path),
         items=tuple(items),
-        notebook=_notebook_report(notebook, run, output_total, truncated, session),
+        notebook=_notebook_report(notebook, run, output_total, truncated, session, rubric.assignment),
         environment=_environment(assignment, run, base_seed, options),
         timings=timings,
     )
@@ -164,7 +167,7 @@ def missing_hint(target: str, notebook: Notebook, run: NotebookRun, targets: tup
 
 
 def _notebook_report(
-    notebook: Notebook, run: NotebookRun, output_total: int, truncated: bool, session: Session
+    notebook: Notebook, run: NotebookRun, output_total: int, truncated: bool, session: Session, graded_as: str
 ) -> NotebookReport:
     from .escape import clean
     from .result import CellReport, NotebookReport
@@ -193,6 +196,8 @@ def _notebook_report(
         limits_hit=_limits_hit(session, cells, truncated),
         stopped=run.stopped,
         warnings=tuple(clean(w) for w in notebook.warnings),
+        declared_assignment=None if notebook.assignment is None else clean(notebook.assignment[:100]),
+        assignment_mismatch=notebook.assignment is not None and notebook.assignment != graded_as,
     )
 
 

@@ -44,6 +44,9 @@ class Notebook:
     sha256: str
     size: int
     nbformat: str
+    # metadata.grader.assignment as the submission declares it: untrusted, only ever checked
+    # against the course's ids (grader.assignment.for_notebook). A value that is not a string
+    # is kept as its JSON text, which no id matches; None when there is none.
     assignment: str | None
     cells: tuple[CodeCell, ...]
     magics: tuple[Magic, ...]
@@ -53,16 +56,7 @@ class Notebook:
 def read_notebook(path: str | os.PathLike[str], *, max_bytes: int = MAX_NOTEBOOK_BYTES) -> Notebook:
     shown = str(path)
     data = _read_bytes(Path(path), shown, max_bytes)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise NotebookError(f"{shown}: not a notebook: the file is not UTF-8 text (byte {exc.start})") from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise NotebookError(
-            f"{shown}: not a notebook: malformed JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})"
-        ) from None
+    doc = parse(data, shown)
     if not isinstance(doc, dict) or "nbformat" not in doc:
         raise NotebookError(f"{shown}: not a Jupyter notebook: no 'nbformat' field at the top level")
     major, minor = doc.get("nbformat"), doc.get("nbformat_minor", 0)
@@ -97,16 +91,38 @@ def read_notebook(path: str | os.PathLike[str], *, max_bytes: int = MAX_NOTEBOOK
     metadata = doc.get("metadata")
     grader_meta = metadata.get("grader") if isinstance(metadata, dict) else None
     assignment = grader_meta.get("assignment") if isinstance(grader_meta, dict) else None
+    if assignment is not None and not isinstance(assignment, str):
+        assignment = json.dumps(assignment, ensure_ascii=False)[:200]
     return Notebook(
         path=shown,
         sha256=hashlib.sha256(data).hexdigest(),
         size=len(data),
         nbformat=f"{major}.{minor}",
-        assignment=assignment if isinstance(assignment, str) else None,
+        assignment=assignment,
         cells=tuple(code_cells),
         magics=tuple(m for c in code_cells for m in _magics(c)),
         warnings=_schema_warnings(doc),
     )
+
+
+def parse(data: bytes, shown: str) -> object:
+    """A notebook file's JSON, or one clear line saying why it is not JSON.
+
+    Nesting deeper than Python's recursion allows (``[[[[…`` a hundred thousand
+    deep) is malformed input like any other, not a crash of the grader.
+    """
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise NotebookError(f"{shown}: not a notebook: the file is not UTF-8 text (byte {exc.start})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise NotebookError(
+            f"{shown}: not a notebook: malformed JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})"
+        ) from None
+    except RecursionError:
+        raise NotebookError(f"{shown}: not a notebook: its JSON is nested too deeply to read") from None
 
 
 def _read_bytes(path: Path, shown: str, max_bytes: int) -> bytes:

@@ -105,11 +105,15 @@ class NotebookReport:
     warnings: tuple[str, ...]
     limits_hit: tuple[str, ...] = ()
     warm_starts: int = 0
+    declared_assignment: str | None = None  # what metadata.grader.assignment says, cleaned for display
+    assignment_mismatch: bool = False  # it names another assignment than the one graded (the TA's --assignment)
 
     def to_dict(self) -> dict[str, Any]:
         problems = [c for c in self.cells if c.status != "ok" or c.skipped_imports]
         return {
             "path": self.path,
+            "declared_assignment": self.declared_assignment,
+            "assignment_mismatch": self.assignment_mismatch,
             "sha256": self.sha256,
             "size": self.size,
             "nbformat": self.nbformat,

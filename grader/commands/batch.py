@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from .common import (
-    assignment_option,
+    batch_assignment_option,
     cache_dir_option,
     device_option,
     examples_option,
@@ -43,7 +43,7 @@ EXTRA_FORMATS = ("html", "markdown", "junit", "gradescope", "classroom", "yaml",
 @click.option(
     "-o", "--out", type=click.Path(path_type=Path, file_okay=False), required=True, help="Folder for the results."
 )
-@assignment_option
+@batch_assignment_option
 @click.option(
     "-j",
     "--jobs",
@@ -123,6 +123,7 @@ def batch(
         examples=examples,
         plan_cache=plan_cache(cache_dir, no_cache=no_cache),
         warm_children=True,
+        guess_assignment=False,  # a class is graded against the assignment the TA or each notebook names
     )
     settings = Settings(assignment=assignment, seed=seed, examples=examples, device=device, sandbox=sandbox)
     pool: Any

@@ -18,7 +18,7 @@ from .common import check_writable, write_atomically
     help="Where to write the archive.  [default: <assignment>.zip]",
 )
 def bundle(assignment: str | None, output: Path | None) -> int:
-    """Write an autograder bundle of ASSIGNMENT (an id or a rubric file; default autograd-basics).
+    """Write an autograder bundle of ASSIGNMENT (an id or a rubric file; default: the course's only assignment).
 
     The archive holds the rubric, the reference package and the public checks,
     with a manifest of their SHA-256 sums and a checksum. Grade with it:

@@ -11,13 +11,19 @@ import click
 from ..errors import GraderError
 from ..files import write_atomically
 
-assignment_option = click.option(
-    "-a",
-    "--assignment",
-    metavar="ID_OR_PATH",
-    help="Assignment id (rubrics/<id>.yaml), rubric file or bundle (.zip). "
-    "Default: the notebook's metadata, else autograd-basics.",
-)
+
+def _assignment_option(default: str):
+    return click.option(
+        "-a",
+        "--assignment",
+        metavar="ID_OR_PATH",
+        help="Assignment id (rubrics/<id>.yaml), rubric file or bundle (.zip); always wins over the notebook. "
+        f"Default: the id in the notebook's metadata (only an id of the course, never a path), {default}.",
+    )
+
+
+assignment_option = _assignment_option("else the course's only assignment")
+batch_assignment_option = _assignment_option("else the notebook is rejected")
 device_option = click.option(
     "--device",
     type=click.Choice(("auto", "cpu", "cuda")),

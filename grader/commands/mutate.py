@@ -44,7 +44,7 @@ def mutate(
     sandbox: str,
     quiet: bool,
 ) -> int:
-    """Mutation-test the rubric of ASSIGNMENT (id, rubric file or bundle; default autograd-basics).
+    """Mutation-test the rubric of ASSIGNMENT (id, rubric file or bundle; default: the course's only assignment).
 
     Each mutant is the rubric's solution notebook with one function changed in a
     small, plausible way (an autograd mistake students make, or a classic

@@ -93,6 +93,11 @@ def render_text(report: Report, *, color: bool = False, width: int = 100) -> str
 def _notebook_notes(report: Report) -> list[str]:
     notebook = report.notebook
     notes = []
+    if notebook.assignment_mismatch:
+        notes.append(
+            f"the notebook says it is assignment '{notebook.declared_assignment}', "
+            f"but it was graded as '{report.assignment}' (--assignment): was the right notebook handed in?"
+        )
     for cell in notebook.cells:
         if cell.status == "error":
             notes.append(f"cell {cell.index} raised {cell.error}; the cells after it still ran")
