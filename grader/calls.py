@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 
 from .child.wire import FrameTimeout, WireError
-from .session import Session, Worker
+from .session import TOTAL_LIMIT, Session, Worker, budget_text
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,8 @@ class CallOutcome:
 
 
 class CallStream:
+    """A worker's calls; one still running when the notebook's total time budget ends (``Session.stop_at``) ends it."""
+
     def __init__(self, session: Session, worker: Worker, *, call_s: float) -> None:
         self._session = session
         self.worker = worker
@@ -89,10 +91,9 @@ class CallStream:
         self._done.append(outcome)
         self._busy_since = time.monotonic() if len(self._done) < self._sent else None
 
-    def _break(self, kind: str, detail: str) -> None:
-        limit = None
+    def _break(self, kind: str, detail: str, *, limit: str | None = None) -> None:
         if kind == "timeout":
-            limit = "time limit"
+            limit = limit or "time limit"
             self._session.note_limit(limit)
         elif kind == "crashed":
             detail = self._session.exit_status(self.worker)
@@ -106,7 +107,10 @@ class CallStream:
     def result(self, index: int) -> CallOutcome:
         """The outcome of request ``index``, waiting for it under its deadline."""
         while index >= len(self._done) and self.broken is None:
-            self.pump(block_until=time.monotonic() + self._call_s + 1)
+            if self._session.out_of_budget():
+                self._break("timeout", budget_text(self._session.limits), limit=TOTAL_LIMIT)
+                break
+            self.pump(block_until=self._session.until(time.monotonic() + self._call_s + 1))
         if index < len(self._done):
             return self._done[index]
         assert self.broken is not None

@@ -91,7 +91,7 @@ def check_notebook(path: str, *, assignment: str | None, device: str, sandbox: s
     from .notebook import read_notebook, to_python
     from .rubric import load_rubric
     from .sandbox import require
-    from .session import DIED_UNDER, Session, WorkerUnavailable
+    from .session import DIED_UNDER, Session, WorkerUnavailable, budget_text
 
     started = time.monotonic()
     notebook = read_notebook(path)
@@ -99,11 +99,15 @@ def check_notebook(path: str, *, assignment: str | None, device: str, sandbox: s
     source = load_public_checks(rubric.public_checks, rubric.path, [item.id for item in rubric.items])
     require(sandbox)
     session = Session(device=device, limits=rubric.limits, sandbox=sandbox)
+    session.stop_at = started + rubric.limits.total_s
     session.launch()
     items = []
     try:
         run = session.start(to_python(notebook.cells))
         for item in rubric.items:
+            if session.out_of_budget():
+                items.append(ItemCheck(item.id, item.title, "timeout", f"not checked: {budget_text(rubric.limits)}"))
+                continue
             try:
                 worker = session.open_worker(patience=3.0)
             except WorkerUnavailable as exc:

@@ -22,14 +22,14 @@ from .calls import CallOutcome, CallStream
 from .case import Case
 from .child.wire import pack
 from .compare import Mismatch, Tolerance, compare
-from .feedback import Failure, build_result, missing_result, unavailable_result
+from .feedback import Failure, budget_result, build_result, missing_result, unavailable_result
 from .observation import Observation, ObservationError, decode
 from .plans import Entry, PlanStore
 from .reference import ReferenceRunner
 from .result import ItemResult, MisconceptionHit
 from .rubric import Item
 from .search import find, reject, run_examples
-from .session import DIED_UNDER, Session, WorkerUnavailable
+from .session import DIED_UNDER, TOTAL_LIMIT, Session, WorkerUnavailable
 
 RAISED = "(raised)"
 
@@ -125,7 +125,10 @@ class ItemGrader:
         while this side judges the previous item's answers.
         """
         self._began = time.monotonic()
-        self._deadline = self._began + self.limits.item_s
+        self._deadline = self.session.until(self._began + self.limits.item_s)
+        if self.session.out_of_budget():
+            self._early = budget_result(self.setup, self.limits)
+            return
         if self.item.target not in self.defined:
             self._early = missing_result(self.setup, self.missing_hint(self.item.target))
             return
@@ -145,18 +148,20 @@ class ItemGrader:
         if self._unavailable is not None:
             self._unavailable = None
             self.begin(patience=3.0)
+            if self._unavailable is not None and self.session.out_of_budget():
+                return budget_result(self.setup, self.limits)
             if self._unavailable is not None:
                 return unavailable_result(self.setup, self._unavailable)
             if self._early is not None:
                 return self._early
         assert self.stream is not None
         worker = self.stream.worker
-        self._deadline = max(self._deadline, time.monotonic() + self.limits.item_s / 2)
+        self._deadline = self.session.until(max(self._deadline, time.monotonic() + self.limits.item_s / 2))
         try:
             verdicts = self._judge_all(self._order)
             failures = self._diagnose(verdicts)
             if self.out_of_time:
-                self.session.note_limit("time limit")
+                self.session.note_limit(TOTAL_LIMIT if self.session.out_of_budget() else "time limit")
         finally:
             if self.out_of_time and self.stream.broken is None:
                 self.session.kill_worker(self.stream.worker)  # still busy with calls nobody waits for
@@ -190,6 +195,7 @@ class ItemGrader:
             fatal=self._fatal,
             out_of_time=self.out_of_time,
             time_s=time.monotonic() - self._began,
+            budget=self.limits if self.out_of_time and self.session.out_of_budget() else None,
         )
 
     def _reset(self) -> None:

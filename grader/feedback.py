@@ -14,6 +14,7 @@ from .case import Case
 from .compare import Mismatch
 from .escape import clean
 from .result import ItemResult, MisconceptionHit, PartResult
+from .session import TOTAL_LIMIT, Limits, budget_text
 
 if TYPE_CHECKING:
     from .calls import CallOutcome
@@ -75,6 +76,17 @@ def _result(setup: ItemSetup, status: str, feedback: str, **extra: Any) -> ItemR
     )
 
 
+def budget_result(setup: ItemSetup, limits: Limits) -> ItemResult:
+    """An item whose turn came after the notebook's total time budget ran out."""
+    return _result(
+        setup,
+        "timeout",
+        f"Not graded: {budget_text(limits)} before this item's turn (the notebook and the items before it "
+        "took that long).",
+        limit=TOTAL_LIMIT,
+    )
+
+
 def missing_result(setup: ItemSetup, hint: str) -> ItemResult:
     return _result(setup, "missing", f"The notebook does not define {setup.item.target}().{hint}")
 
@@ -117,7 +129,9 @@ def build_result(
     fatal: tuple[CallOutcome, Example] | None,
     out_of_time: bool,
     time_s: float,
+    budget: Limits | None = None,
 ) -> ItemResult:
+    """``budget``: the limits whose total time budget ran out while this item was graded, if it did."""
     common: dict[str, Any] = {"examples": len(verdicts), "time_s": time_s}
     if fatal is not None:
         return _ended_result(setup, *fatal, common)
@@ -125,6 +139,14 @@ def build_result(
         return _raised_result(setup, failures[0], common)
     if failures:
         return _failed_result(setup, failures, common)
+    if out_of_time and budget is not None:
+        return _result(
+            setup,
+            "timeout",
+            f"Checking {setup.item.target}() was stopped after {len(verdicts)} examples: {budget_text(budget)}.",
+            limit=TOTAL_LIMIT,
+            **common,
+        )
     if out_of_time:
         return _result(
             setup,
@@ -145,7 +167,10 @@ def build_result(
 
 def _ended_result(setup: ItemSetup, outcome: CallOutcome, example: Example, common: dict[str, Any]) -> ItemResult:
     target, shown = setup.item.target, example.case.describe()
-    if outcome.kind == "timeout":
+    if outcome.kind == "timeout" and outcome.limit == TOTAL_LIMIT:
+        text = f"{target}() was still running, called with {shown}, when {outcome.detail}."
+        status = "timeout"
+    elif outcome.kind == "timeout":
         text = f"{target}() did not return within the time limit ({outcome.detail}) when called with {shown}."
         status = "timeout"
     elif outcome.limit == "memory limit":

@@ -70,6 +70,7 @@ def grade_notebook(
     require_sandbox(options.sandbox)
     # The child starts now: importing torch there overlaps the rest of the work here.
     session = Session(device=options.device, limits=rubric.limits, sandbox=options.sandbox, warm=options.warm_children)
+    session.stop_at = started + rubric.limits.total_s  # nothing the notebook does holds a worker longer
     session.launch()
     from .assignment import with_reference
     from .engine import ItemGrader, ItemSetup

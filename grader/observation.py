@@ -38,6 +38,11 @@ _NUMPY = {
 _ITEMSIZE = {"bfloat16": 2, **{k: np.dtype(v).itemsize for k, v in _NUMPY.items()}}
 
 
+# The probe describes at most MAX_NODES values of an answer (grader.child.probe); a frame that
+# claims many more comes from a child that does not run the probe.
+MAX_FACTS = 20_000
+
+
 class ObservationError(Exception):
     """The frame does not describe an observation (a broken or hostile child)."""
 
@@ -88,6 +93,8 @@ def decode(header: dict, blobs: list[bytes] | tuple[bytes, ...], *, device_as: s
         raise
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise ObservationError(f"malformed observation: {exc!r}") from None
+    except RecursionError:
+        raise ObservationError("malformed observation: nested too deeply") from None
 
 
 class _Decoder:
@@ -146,6 +153,8 @@ class _Decoder:
     def value(self, path: str, spec: Any) -> None:
         if not isinstance(spec, dict):
             raise ObservationError(f"{path} is not an object")
+        if len(self.facts) > MAX_FACTS:
+            raise ObservationError(f"more than {MAX_FACTS} values in one answer")
         kind = spec.get("k")
         if kind == "none":
             self.facts[path] = None

@@ -43,6 +43,7 @@ _LIMIT_KEYS = {
     "cell_seconds": ("cell_s", _SECONDS),
     "call_seconds": ("call_s", _SECONDS),
     "item_seconds": ("item_s", _SECONDS),
+    "total_seconds": ("total_s", _SECONDS),
     "output_bytes": ("output_bytes", _BYTES),
     "frame_bytes": ("frame_bytes", _BYTES),
     "memory_bytes": ("memory_bytes", {"type": "integer", "minimum": 1 << 28}),

@@ -17,10 +17,21 @@ from dataclasses import dataclass, field
 
 from .child.wire import Connection, FrameTimeout, WireError
 from .errors import GraderError
+from .escape import clean
 from .sandbox import ChildProcess, Confinement, start_child
 
 STARTUP_SECONDS = 60.0
 DIED_UNDER = "the notebook's whole process died while it ran"
+TOTAL_LIMIT = "total time limit"
+
+
+def budget_text(limits: Limits) -> str:
+    return (
+        f"the grading of this notebook used up its total time budget ({limits.total_s:g} s, "
+        "limits.total_seconds in the rubric)"
+    )
+
+
 # Serve every item from the notebook's own process, restarting it after a
 # timeout or crash, as on a GPU runner; set by tests to cover that path on a CPU.
 INLINE_WORKERS = os.environ.get("GRADER_INLINE_WORKERS") == "1"
@@ -39,6 +50,7 @@ class Limits:
     cell_s: float = 60.0
     call_s: float = 10.0
     item_s: float = 60.0
+    total_s: float = 600.0  # the whole grading of one notebook: executing it and every item
     output_bytes: int = 1 << 20
     frame_bytes: int = 64 << 20
     memory_bytes: int = 4 << 30
@@ -123,6 +135,15 @@ class Session:
         self._rerun_deadline_s = limits.notebook_s
         self._early: ChildProcess | None = None
         self._torch_version = ""
+        # When the notebook's whole grading must be over (time.monotonic()); set by its grader.
+        self.stop_at = float("inf")
+
+    def until(self, deadline: float) -> float:
+        """``deadline``, or earlier where the notebook's total time budget ends first."""
+        return min(deadline, self.stop_at)
+
+    def out_of_budget(self) -> bool:
+        return time.monotonic() >= self.stop_at
 
     # -- executing the notebook -------------------------------------------------
     def launch(self) -> None:
@@ -134,7 +155,7 @@ class Session:
         """Executes the notebook's (converted) code cells; returns what happened."""
         self._cells = list(cells)
         began = time.monotonic()
-        deadline = began + self.limits.notebook_s
+        deadline = self.until(began + self.limits.notebook_s)
         attempt = _Attempt()
         incidents: dict[int, CellRun] = {}  # cells skipped after they hung or killed the process
         stopped = None
@@ -167,6 +188,9 @@ class Session:
                 continue
             if attempt.out_of_time:
                 stopped = f"the notebook did not finish within its time limit ({self.limits.notebook_s:g} s)"
+                if self.out_of_budget():
+                    stopped = budget_text(self.limits)
+                    self.note_limit(TOTAL_LIMIT)
                 # Run what finished in time once more, without the rest, so the
                 # functions defined before the limit can still be graded.
                 cut = next((c for c, r in sorted(attempt.results.items()) if r.status == "timeout"), None)
@@ -174,7 +198,7 @@ class Session:
                     break
                 self._skip.update(i for i, _ in self._cells if i >= cut)
                 elapsed = sum(r.time_s for r in attempt.results.values() if r.status != "timeout")
-                rerun = self._execute(time.monotonic() + 2 * elapsed + 30)
+                rerun = self._execute(self.until(time.monotonic() + 2 * elapsed + 30))
                 if rerun.ready is not None:
                     for index, result in attempt.results.items():
                         rerun.results.setdefault(index, result)
@@ -190,16 +214,21 @@ class Session:
         self.run = NotebookRun(
             cells=tuple(ran),
             defined=frozenset(ready.get("defined", ())),
-            device=ready.get("device", self._device if self._device != "auto" else "cpu"),
-            device_name=str(ready.get("device_name", ""))[:200],
+            device=self._reported_device(ready.get("device")),
+            device_name=clean(str(ready.get("device_name", ""))[:200]),
             starts=self.starts,
             stopped=stopped,
             time_s=time.monotonic() - began,
-            torch_version=self._torch_version,
+            torch_version=clean(self._torch_version),
             forked_workers=bool(ready.get("forked_workers", True)),
         )
         self._rerun_deadline_s = max(30.0, 2 * self.run.time_s + 30)
         return self.run
+
+    def _reported_device(self, said: object) -> str:
+        """The device the child says it runs on, if it is one it may run on (it labels the reference's tensors)."""
+        allowed = ("cpu", "cuda") if self._device == "auto" else (self._device,)
+        return said if isinstance(said, str) and said in allowed else allowed[0]
 
     def _launch(self) -> ChildProcess:
         self._discard_child()
@@ -360,7 +389,9 @@ class Session:
     def _restart(self) -> None:
         if self.starts >= MAX_STARTS + 4:
             raise WorkerUnavailable("the notebook's process was restarted too often")
-        attempt = self._execute(time.monotonic() + self._rerun_deadline_s)
+        if self.out_of_budget():
+            raise WorkerUnavailable(budget_text(self.limits))
+        attempt = self._execute(self.until(time.monotonic() + self._rerun_deadline_s))
         if attempt.ready is None:
             self._discard_child()
             raise WorkerUnavailable("running the notebook again failed")

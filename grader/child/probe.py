@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import linecache
 import random
+import reprlib
 import sys
 import warnings
 from collections.abc import Callable
@@ -27,6 +28,10 @@ MAX_TEXT = 2000
 MAX_ITEMS = 64
 MAX_DEPTH = 4
 MAX_NUMEL = 1 << 22
+# What one answer may hold in all: however large or deep a returned value is,
+# observing it costs bounded time and the frame stays well under the frame limit.
+MAX_NODES = 4096
+MAX_ANSWER_BYTES = 32 << 20
 
 DTYPES = {
     name: getattr(torch, name)
@@ -175,12 +180,25 @@ def _observing():
 
 
 class _Blobs:
+    """The answer's tensor bytes, and the budget of values one answer may describe."""
+
     def __init__(self) -> None:
         self.items: list[bytes] = []
+        self.size = 0
+        self.nodes = 0
 
     def add(self, data: bytes) -> int:
         self.items.append(data)
+        self.size += len(data)
         return len(self.items) - 1
+
+    def room_for(self, nbytes: int) -> bool:
+        return self.size + nbytes <= MAX_ANSWER_BYTES
+
+    def take_node(self) -> bool:
+        """Counts one more described value; False once the answer has described enough."""
+        self.nodes += 1
+        return self.nodes <= MAX_NODES
 
 
 def _class_name(obj: Any) -> str:
@@ -206,13 +224,19 @@ def observe_tensor(t: torch.Tensor, blobs: _Blobs) -> dict:
         "leaf": bool(t.is_leaf),
         "grad_fn": bounded(type(t.grad_fn).__name__, 200) if t.grad_fn is not None else None,
     }
-    if obs["layout"] == "strided" and obs["device"] != "meta" and _numel(t) <= MAX_NUMEL:
+    numel = _numel(t)
+    if obs["layout"] == "strided" and obs["device"] != "meta" and numel <= MAX_NUMEL:
+        if not blobs.room_for(numel * t.element_size()):
+            obs["cut"] = "the answer holds more tensor data than one answer may send back"
+            return obs
         flat = _reshape(_contiguous(_resolve_neg(_resolve_conj(_to(_detach(t), "cpu")))), -1)
         obs["b"] = blobs.add(_numpy(_view(flat, torch.uint8)).tobytes())
     return obs
 
 
 def observe_value(x: Any, blobs: _Blobs, depth: int = 0) -> dict:
+    if not blobs.take_node():
+        return {"k": "object", "cls": _class_name(x), "cut": "the answer holds too many values to send back"}
     try:
         return _observe_value(x, blobs, depth)
     except Exception as exc:  # a hostile object may break any attribute access
@@ -245,18 +269,17 @@ def _observe_value(x: Any, blobs: _Blobs, depth: int) -> dict:
             return {"k": "object", "cls": _class_name(x)}
         return {"k": "number", "cls": _class_name(x), "v": value}
     if issubclass(cls, (list, tuple)):
-        seq = list.__iter__(x) if issubclass(cls, list) else tuple.__iter__(x)
+        # The base class's own length and items: O(1) however long, whatever the subclass overrides.
+        length, get = (list.__len__, list.__getitem__) if issubclass(cls, list) else (tuple.__len__, tuple.__getitem__)
         items: list[dict] = []
-        length = 0
-        for item in seq:
-            length += 1
-            if len(items) < MAX_ITEMS:
-                items.append(
-                    observe_value(item, blobs, depth + 1)
-                    if depth < MAX_DEPTH
-                    else {"k": "object", "cls": _class_name(item)}
-                )
-        return {"k": "list" if issubclass(cls, list) else "tuple", "len": length, "items": items}
+        for i in range(min(length(x), MAX_ITEMS)):
+            item = get(x, i)
+            items.append(
+                observe_value(item, blobs, depth + 1)
+                if depth < MAX_DEPTH
+                else {"k": "object", "cls": _class_name(item)}
+            )
+        return {"k": "list" if issubclass(cls, list) else "tuple", "len": length(x), "items": items}
     if issubclass(cls, str):
         return {"k": "str", "v": bounded(str.__str__(x), 300)}
     return {"k": "object", "cls": _class_name(x)}
@@ -309,9 +332,14 @@ def _observe_arg(tracked: Any, blobs: _Blobs) -> dict | None:
     raise ProtocolError(f"unknown tracked kind {kind!r}")
 
 
+_SHORT = reprlib.Repr()  # keyword arguments only from Python 3.12
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother = 3, MAX_TEXT, 200
+_SHORT.maxdict = _SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxset = _SHORT.maxfrozenset = 8
+
+
 def describe_exception(exc: BaseException) -> dict:
     try:
-        message = str(exc)
+        message = _message(exc)
     except BaseException:
         message = "<the exception's message could not be printed>"
     where = None
@@ -331,6 +359,16 @@ def describe_exception(exc: BaseException) -> dict:
         "where": where,
         "not_implemented": isinstance(exc, NotImplementedError),
     }
+
+
+def _message(exc: BaseException) -> str:
+    """``str(exc)``, without printing a huge argument in full first (``ValueError(big_dict)``)."""
+    if type(exc).__str__ is not BaseException.__str__:
+        return str(exc)
+    args = BaseException.__getattribute__(exc, "args")
+    if len(args) == 1 and type(args[0]) is str:
+        return bounded(args[0])
+    return _SHORT.repr(args[0] if len(args) == 1 else args)
 
 
 # -- the call ----------------------------------------------------------------------

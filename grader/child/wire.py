@@ -78,6 +78,8 @@ class FrameReader:
             header = _loads(head)
         except (ValueError, UnicodeDecodeError) as exc:
             raise WireError(f"frame header is not JSON: {exc}") from None
+        except RecursionError:
+            raise WireError("frame header is nested too deeply") from None
         if not isinstance(header, dict):
             raise WireError("frame header is not a JSON object")
         sizes = header.pop("_blobs", None)

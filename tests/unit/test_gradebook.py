@@ -63,18 +63,24 @@ def test_globs_and_missing_paths(tmp_path):
         collect([str(tmp_path / "empty")])
 
 
-def test_student_ids_from_metadata_then_file_name_then_folder(tmp_path):
+def test_student_ids_from_file_name_then_folder_never_from_the_notebook(tmp_path):
     paths = [
         notebook(tmp_path / "alice" / "submit.ipynb"),
         notebook(tmp_path / "bob" / "submit.ipynb"),
         notebook(tmp_path / "hand-in-3.ipynb", student="s123"),
         notebook(tmp_path / "=cmd|calc.ipynb"),
+        # A student who claims a classmate's id (and a path) in the metadata gets neither.
+        notebook(tmp_path / "mallory.ipynb", student="../alice-submit\x1b[31m"),
     ]
     (tmp_path / "broken.ipynb").write_text("{")
-    ids = {s.student: s for s in submissions([*paths, tmp_path / "broken.ipynb"])}
-    assert sorted(ids) == ["alice-submit", "bob-submit", "broken", "cmd_calc", "s123"]
-    assert ids["s123"].path.name == "hand-in-3.ipynb"
+    (tmp_path / "deep.ipynb").write_text("[" * 100_000 + "]" * 100_000)
+    ids = {s.student: s for s in submissions([*paths, tmp_path / "broken.ipynb", tmp_path / "deep.ipynb"])}
+    assert sorted(ids) == ["alice-submit", "bob-submit", "broken", "cmd_calc", "deep", "hand-in-3", "mallory"]
+    assert ids["alice-submit"].path == tmp_path / "alice" / "submit.ipynb"
+    assert ids["hand-in-3"].declared_student == "s123"  # shown to the TA, trusted for nothing
+    assert ids["mallory"].declared_student == "../alice-submit\\x1b[31m"  # control characters made visible
     assert ids["broken"].sha256 is not None  # unreadable as a notebook, still hashed: resumable
+    assert ids["deep"].sha256 is not None and ids["deep"].declared_student is None
 
 
 def test_resume_keeps_only_the_same_notebook_graded_with_the_same_settings(tmp_path):
