@@ -273,12 +273,14 @@ def _observe_value(x: Any, blobs: _Blobs, depth: int) -> dict:
         length, get = (list.__len__, list.__getitem__) if issubclass(cls, list) else (tuple.__len__, tuple.__getitem__)
         items: list[dict] = []
         for i in range(min(length(x), MAX_ITEMS)):
+            if blobs.nodes >= MAX_NODES:
+                break  # "len" still says how many there were
             item = get(x, i)
-            items.append(
-                observe_value(item, blobs, depth + 1)
-                if depth < MAX_DEPTH
-                else {"k": "object", "cls": _class_name(item)}
-            )
+            if depth < MAX_DEPTH:
+                items.append(observe_value(item, blobs, depth + 1))
+            else:
+                blobs.take_node()
+                items.append({"k": "object", "cls": _class_name(item)})
         return {"k": "list" if issubclass(cls, list) else "tuple", "len": length(x), "items": items}
     if issubclass(cls, str):
         return {"k": "str", "v": bounded(str.__str__(x), 300)}

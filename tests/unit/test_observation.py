@@ -35,3 +35,14 @@ def test_unknown_dtypes_keep_their_shape_but_no_values():
 def test_the_device_of_the_reference_is_relabelled():
     header = {"error": None, "return": {"k": "tensor", "dtype": "float32", "shape": [], "b": 0, "device": "cpu"}}
     assert decode(header, [b"\x00" * 4], device_as="cuda").facts["return"].device == "cuda"
+
+
+def test_observations_nested_too_deeply_or_too_large_are_rejected():
+    deep: dict = {"k": "none"}
+    for _ in range(5000):
+        deep = {"k": "list", "len": 1, "items": [deep]}
+    with pytest.raises(ObservationError, match="nested too deeply"):
+        decode({"error": None, "return": deep}, [])
+    wide = {"k": "list", "len": 30_000, "items": [{"k": "none"}] * 30_000}
+    with pytest.raises(ObservationError, match="more than 20000 values"):
+        decode({"error": None, "return": wide}, [])

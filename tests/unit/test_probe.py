@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import torch
 
@@ -134,3 +136,39 @@ def test_objects_that_are_not_values():
     assert o.facts["return"].kind == "object" and o.facts["return"].cls.endswith("AlwaysEqual")
     o = observe(lambda t: np.float32(0.5), Case(args=(("t", TensorArg(T)),)))
     assert o.facts["return"].kind == "number"
+
+
+def test_a_huge_or_deep_answer_is_described_within_the_budget():
+    long = list(range(2_000_000))
+    wide = [long] * 64  # counting every element, as it once did, walks 128 million items
+    nested = [[[[0.5] * 64] * 64] * 64] * 64  # 16 million values four levels down
+    for value in (wide, nested, tuple(nested)):
+        header, blobs = probe.run_call(
+            lambda t, v=value: v, *Case(args=(("t", TensorArg(T)),)).request("fn", seed=1), device="cpu"
+        )
+        assert len(json.dumps(header)) < 1 << 20  # a small frame, whatever came back
+        o = decode(header, blobs)
+        assert o.facts["return"].kind == "sequence" and o.facts["return"].cls in ("list", "tuple")
+    assert o.facts["return"].length == 64
+    assert sum(1 for path in o.facts if path.startswith("return")) <= probe.MAX_NODES + 1
+
+
+def test_tensor_data_beyond_the_answer_budget_is_not_sent():
+    big = torch.zeros(probe.MAX_NUMEL)  # 16 MiB each: the third one does not fit in 32 MiB
+    header, blobs = probe.run_call(
+        lambda t: [big, big, big], *Case(args=(("t", TensorArg(T)),)).request("fn", seed=1), device="cpu"
+    )
+    assert sum(map(len, blobs)) <= probe.MAX_ANSWER_BYTES + 64
+    o = decode(header, blobs)
+    assert o.facts["return[0]"].values is not None and o.facts["return[2]"].values is None
+    assert "more tensor data" in header["return"]["items"][2]["cut"]
+
+
+def test_an_exception_holding_a_huge_value_is_printed_short():
+    huge = {i: i for i in range(2_000_000)}
+
+    def raises(t):
+        raise ValueError(huge)
+
+    o = observe(raises, Case(args=(("t", TensorArg(T)),)))
+    assert o.error["message"].startswith("{0: 0, 1: 1,") and len(o.error["message"]) < 200

@@ -91,3 +91,11 @@ def test_descriptors_travel_with_a_frame():
     passed = socket.socket(fileno=fd)
     passed.sendall(b"hi")
     assert b.recv(2) == b"hi"
+
+
+def test_a_header_nested_deeper_than_python_recurses_is_an_error_not_a_crash():
+    head = b"[" * 200_000 + b"]" * 200_000
+    reader = FrameReader()
+    reader.feed(struct.pack("!II", len(head), 0) + head)
+    with pytest.raises(WireError, match="nested too deeply"):
+        reader.next_frame()
