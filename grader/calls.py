@@ -19,7 +19,7 @@ from .session import TOTAL_LIMIT, Session, Worker, budget_text
 
 @dataclass(frozen=True)
 class CallOutcome:
-    kind: str  # "ok", "missing", "timeout", "crashed", "protocol_error", "void"
+    kind: str  # "ok", "missing", "too_large", "timeout", "crashed", "protocol_error", "void"
     header: dict | None = None
     blobs: tuple[bytes, ...] = ()
     detail: str = ""
@@ -84,6 +84,8 @@ class CallStream:
             return
         if header.get("missing"):
             outcome = CallOutcome("missing", header)
+        elif header.get("too_large"):
+            outcome = CallOutcome("too_large", header, detail=str(header["too_large"])[:300])
         elif header.get("protocol_error"):
             outcome = CallOutcome("protocol_error", header, detail=str(header["protocol_error"])[:300])
         else:

@@ -176,6 +176,12 @@ def _ended_result(setup: ItemSetup, outcome: CallOutcome, example: Example, comm
     elif outcome.limit == "memory limit":
         text = f"{target}() ran out of memory (the memory limit killed it) when called with {shown}."
         status = "crashed"
+    elif outcome.kind == "too_large":
+        text = (
+            f"{target}() returned an answer too large to check ({outcome.detail}) when called with {shown}; "
+            "return only what the exercise asks for."
+        )
+        status = "failed"
     elif outcome.kind == "missing":
         text = f"{target} was no longer a function when called with {shown} (an earlier call removed or replaced it)."
         status = "missing"

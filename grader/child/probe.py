@@ -186,6 +186,7 @@ class _Blobs:
         self.items: list[bytes] = []
         self.size = 0
         self.nodes = 0
+        self.cut: str | None = None  # why part of the answer was left out, if it was
 
     def add(self, data: bytes) -> int:
         self.items.append(data)
@@ -227,7 +228,7 @@ def observe_tensor(t: torch.Tensor, blobs: _Blobs) -> dict:
     numel = _numel(t)
     if obs["layout"] == "strided" and obs["device"] != "meta" and numel <= MAX_NUMEL:
         if not blobs.room_for(numel * t.element_size()):
-            obs["cut"] = "the answer holds more tensor data than one answer may send back"
+            obs["cut"] = blobs.cut = f"more than {MAX_ANSWER_BYTES >> 20} MiB of tensor data"
             return obs
         flat = _reshape(_contiguous(_resolve_neg(_resolve_conj(_to(_detach(t), "cpu")))), -1)
         obs["b"] = blobs.add(_numpy(_view(flat, torch.uint8)).tobytes())
@@ -236,7 +237,8 @@ def observe_tensor(t: torch.Tensor, blobs: _Blobs) -> dict:
 
 def observe_value(x: Any, blobs: _Blobs, depth: int = 0) -> dict:
     if not blobs.take_node():
-        return {"k": "object", "cls": _class_name(x), "cut": "the answer holds too many values to send back"}
+        blobs.cut = f"more than {MAX_NODES} values"
+        return {"k": "object", "cls": _class_name(x), "cut": blobs.cut}
     try:
         return _observe_value(x, blobs, depth)
     except Exception as exc:  # a hostile object may break any attribute access
@@ -274,6 +276,7 @@ def _observe_value(x: Any, blobs: _Blobs, depth: int) -> dict:
         items: list[dict] = []
         for i in range(min(length(x), MAX_ITEMS)):
             if blobs.nodes >= MAX_NODES:
+                blobs.cut = f"more than {MAX_NODES} values"
                 break  # "len" still says how many there were
             item = get(x, i)
             if depth < MAX_DEPTH:
@@ -450,4 +453,6 @@ def run_call(
                 then.append(step)
             reply["then"] = then
         torch.set_grad_enabled(True)
+    if out.cut is not None:
+        reply["too_large"] = out.cut
     return reply, out.items

@@ -309,3 +309,21 @@ def test_no_notebook_holds_a_worker_longer_than_its_total_budget(tmp_path, grade
     assert later["feedback"].startswith("Not graded: the grading of this notebook used up its total time budget")
     # The budget bounds the whole grading: at most one call's limit (3 s) past it, plus starting up.
     assert report["timings"]["total"] < 12 + 3 + 5
+
+
+TOO_LARGE_F1 = """
+def f1(t, u):
+    big = torch.zeros(1 << 22)  # 16 MiB each: three are more than one answer may send back
+    return [big, big, big]
+"""
+
+
+def test_an_answer_too_large_to_check_ends_its_item_at_the_first_call(tmp_path, grade_json):
+    nb = nbformat.read(str(CORRECT), as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(TOO_LARGE_F1))
+    nbformat.write(nb, str(tmp_path / "too_large.ipynb"))
+    report = grade_json(tmp_path / "too_large.ipynb", "-a", SHORT_LIMITS)
+    item = {i["id"]: i for i in report["items"]}["e1.value"]
+    assert item["status"] == "failed" and item["score"] == 0 and item["examples"] == 0
+    assert item["feedback"].startswith("f1() returned an answer too large to check (more than 32 MiB of tensor data)")
+    assert report["score"] == 100 - item["max_score"]
