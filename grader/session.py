@@ -25,6 +25,38 @@ DIED_UNDER = "the notebook's whole process died while it ran"
 TOTAL_LIMIT = "total time limit"
 
 
+def _int(value: object) -> int:
+    """A number the child sent where one belongs; anything else means a broken or forged frame."""
+    if type(value) is not int or not -(1 << 31) <= value < 1 << 31:
+        raise WireError(f"expected a small integer, got {type(value).__name__}")
+    return value
+
+
+def _event(header: dict) -> dict:
+    """A control frame whose numbers are numbers (a forged one is a broken child, not our crash)."""
+    event = header.get("ev")
+    if event == "cell" and header.get("phase") == "start":
+        _int(header.get("index"))
+    elif event == "cell":
+        error, skipped = header.get("error"), header.get("skipped_imports") or []
+        if not (error is None or isinstance(error, dict)) or not isinstance(skipped, list):
+            raise WireError("a cell's result is not shaped as the child sends it")
+        if not all(isinstance(s, dict) for s in skipped) or not isinstance(header.get("tasks", 0), int):
+            raise WireError("a cell's result is not shaped as the child sends it")
+    elif event in ("exited", "opened"):
+        _int(header.get("pid", 0))
+        _int(header.get("signal", 0))
+        _int(header.get("code", 0))
+    return header
+
+
+def _names(value: object) -> frozenset[str]:
+    """The names the notebook defined, as the child reports them (only compared and quoted, bounded)."""
+    if not isinstance(value, list):
+        return frozenset()
+    return frozenset(name[:200] for name in value[:10_000] if isinstance(name, str))
+
+
 def budget_text(limits: Limits) -> str:
     return (
         f"the grading of this notebook used up its total time budget ({limits.total_s:g} s, "
@@ -213,7 +245,7 @@ class Session:
         ready = attempt.ready or {}
         self.run = NotebookRun(
             cells=tuple(ran),
-            defined=frozenset(ready.get("defined", ())),
+            defined=_names(ready.get("defined")),
             device=self._reported_device(ready.get("device")),
             device_name=clean(str(ready.get("device_name", ""))[:200]),
             starts=self.starts,
@@ -305,7 +337,7 @@ class Session:
             if current is not None:
                 limit = min(limit, started + self.limits.cell_s)
             try:
-                header, _ = control.recv(deadline=limit)
+                header = _event(control.recv(deadline=limit)[0])
             except FrameTimeout:
                 if current is None:
                     attempt.out_of_time = True
@@ -336,7 +368,7 @@ class Session:
                 return attempt
             event = header.get("ev")
             if event == "cell" and header.get("phase") == "start":
-                current, started = int(header["index"]), now
+                current, started = _int(header.get("index")), now
             elif event == "cell" and header.get("phase") == "end" and current is not None:
                 attempt.results[current] = CellRun(
                     index=current,
@@ -417,7 +449,7 @@ class Session:
         if sock.family != socket.AF_UNIX or sock.type != socket.SOCK_STREAM:
             sock.close()
             raise WireError("the worker socket is not a Unix stream socket")
-        pid = int(header.get("pid", 0))
+        pid = _int(header.get("pid", 0))
         inline = bool(header.get("inline"))
         if not inline and pid > 0 and self._child is not None and not self._child.pid_namespace:
             self._child.host_pids.add(pid)
@@ -432,11 +464,11 @@ class Session:
         """Records asynchronous events; True if the frame was one."""
         event = header.get("ev")
         if event == "exited":
-            pid = int(header.get("pid", 0))
+            pid = _int(header.get("pid", 0))
             if "signal" in header:
-                self._exits[(self.starts, pid)] = describe_exit(-int(header["signal"]))
+                self._exits[(self.starts, pid)] = describe_exit(-_int(header["signal"]))
             else:
-                self._exits[(self.starts, pid)] = describe_exit(int(header.get("code", 0)))
+                self._exits[(self.starts, pid)] = describe_exit(_int(header.get("code", 0)))
             return True
         return event in ("magic", "pong")  # a pong that came too late for its ping
 
@@ -453,11 +485,11 @@ class Session:
                         return True
                 else:
                     frame = control.recv(deadline=deadline)
+                self._note_event(_event(frame[0]))
             except FrameTimeout:
                 return True
             except WireError:
                 return False
-            self._note_event(frame[0])
         return True
 
     def close_worker(self, worker: Worker) -> None:

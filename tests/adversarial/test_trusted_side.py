@@ -327,3 +327,38 @@ def test_an_answer_too_large_to_check_ends_its_item_at_the_first_call(tmp_path, 
     assert item["status"] == "failed" and item["score"] == 0 and item["examples"] == 0
     assert item["feedback"].startswith("f1() returned an answer too large to check (more than 32 MiB of tensor data)")
     assert report["score"] == 100 - item["max_score"]
+
+
+# -- what the child sends back ----------------------------------------------------------------
+
+FORGE_FRAMES = """
+import json, os, socket, stat, struct
+
+def _forge(header):
+    head = json.dumps({**header, "_blobs": []}).encode()
+    frame = struct.pack("!II", len(head), 0) + head
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        try:
+            if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                os.write(fd, frame)
+        except OSError:
+            pass
+
+_forge({"ev": "cell", "phase": "end", "ok": False, "error": "not a dict", "skipped_imports": "abc"})
+_forge({"ev": "cell", "phase": "start", "index": "../../x"})
+_forge({"ev": "exited", "pid": "1; rm -rf /", "code": [1]})
+"""
+
+
+def test_forged_control_frames_are_a_broken_child_not_a_crash_of_the_grader(tmp_path, grade):
+    nb = nbformat.read(str(CORRECT), as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(FORGE_FRAMES))
+    nbformat.write(nb, str(tmp_path / "forges.ipynb"))
+    done = grade("-f", "json", "-a", SHORT_LIMITS, tmp_path / "forges.ipynb")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    forging = len(nb.cells)  # the last cell
+    problems = {c["cell"]: c for c in report["notebook"]["cell_problems"]}
+    assert problems[forging]["status"] in ("crashed", "skipped"), problems
+    assert report["score"] == 100  # the notebook ran again without that cell; every function is intact

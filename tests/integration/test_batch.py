@@ -35,7 +35,7 @@ CLASS = {
     "wrong_grad_not_cleared": "wrong_grad_not_cleared.ipynb",
     "alice-submit": "wrong_accuracy_threshold_half.ipynb",
     "bob-submit": "correct_unusual_styles.ipynb",
-    "s123": "wrong_sgd_step_rebinds.ipynb",
+    "hand-in-7": "wrong_sgd_step_rebinds.ipynb",
     "script_and_ansi": "ansi_and_bidi_in_errors.ipynb",
     "malformed": None,
 }
@@ -49,7 +49,7 @@ def _make_class(folder: Path) -> Path:
         (folder / student).mkdir()
         shutil.copyfile(SAMPLES / sample, folder / student / "submit.ipynb")  # nbgrader's layout: same names
     tagged = nbformat.read(str(SAMPLES / "wrong_sgd_step_rebinds.ipynb"), as_version=4)
-    tagged.metadata.setdefault("grader", {})["student"] = "s123"  # the id comes from the metadata
+    tagged.metadata.setdefault("grader", {})["student"] = "s123"  # shown, but the id comes from the path
     nbformat.write(tagged, str(folder / "hand-in-7.ipynb"))
     shutil.copyfile(ADVERSARIAL / "ansi_and_bidi_in_errors.ipynb", folder / "script_and_ansi.ipynb")
     (folder / "malformed.ipynb").write_text('{"cells": [', encoding="utf-8")
@@ -126,7 +126,8 @@ def test_each_notebook_gets_its_record_gradebook_row_and_the_verdicts_of_grade(l
     ]
     assert sorted(rows) == sorted(CLASS)
     assert rows["alice-submit"]["submission"] == str(class_folder / "alice" / "submit.ipynb")
-    assert rows["s123"]["submission"] == str(class_folder / "hand-in-7.ipynb")
+    assert rows["hand-in-7"]["submission"] == str(class_folder / "hand-in-7.ipynb")
+    assert records["hand-in-7"]["batch"]["declared_student"] == "s123"
     assert rows["correct"]["score"] == "100" and rows["correct"]["outcome"] == "graded"
     assert rows["wrong_grad_not_cleared"]["score"] == str(EXPECTED["wrong_grad_not_cleared.ipynb"]["score"])
     assert rows["malformed"]["outcome"].startswith("rejected: ") and rows["malformed"]["score"] == "0"
