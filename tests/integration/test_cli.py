@@ -121,10 +121,13 @@ def test_assignment_comes_from_the_notebook_metadata(grade, tmp_path):
     notebook = write_notebook(tmp_path / "other_course.ipynb", ["x = 1"], assignment="linear-algebra-1")
     done = grade(notebook)
     assert done.returncode == 2
-    assert error_line(done) == "grade: error: unknown assignment 'linear-algebra-1' (known: autograd-basics)"
+    assert error_line(done) == (
+        f"grade: error: {notebook}: metadata.grader.assignment 'linear-algebra-1' is not an assignment of this course "
+        "(known: autograd-basics)"
+    )
 
 
-def test_notebook_without_metadata_uses_the_default_assignment(grade_json, tmp_path):
+def test_notebook_without_metadata_uses_the_courses_only_assignment(grade_json, tmp_path):
     notebook = write_notebook(tmp_path / "no_metadata.ipynb", ["import torch"], assignment=None)
     report = grade_json(notebook)
     assert report["assignment"] == "autograd-basics"
