@@ -17,22 +17,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from ._version import __version__
+
 __all__ = ["GraderError", "Options", "Report", "__version__", "check", "check_all", "grade_notebook"]
 
 if TYPE_CHECKING:
     from .errors import GraderError
     from .grading import Options, grade_notebook
-    from .inline import check, check_all
     from .result import Report
+    from .selfcheck.inline import check, check_all
 
 _LAZY = {
     "GraderError": ("errors", "GraderError"),
     "Options": ("grading", "Options"),
     "grade_notebook": ("grading", "grade_notebook"),
     "Report": ("result", "Report"),
-    "check": ("inline", "check"),
-    "check_all": ("inline", "check_all"),
+    "check": ("selfcheck.inline", "check"),
+    "check_all": ("selfcheck.inline", "check_all"),
 }
 
 

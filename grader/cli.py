@@ -14,16 +14,15 @@ import traceback
 
 import click
 
-from . import __version__
+from ._version import __version__
 from .commands.assign import assign
 from .commands.batch import batch
 from .commands.bundle import bundle
 from .commands.check import check
 from .commands.grade import grade
 from .commands.mutate import mutate
-from .errors import GraderError
+from .errors import ExitCode, GraderError
 
-EXIT_USAGE, EXIT_INTERNAL = 2, 3
 DEFAULT = "notebook"
 
 
@@ -63,10 +62,10 @@ def main(argv: list[str] | None = None) -> None:
         code = exc.exit_code
     except click.ClickException as exc:
         exc.show()
-        code = EXIT_USAGE
+        code = ExitCode.USAGE
     except (click.Abort, KeyboardInterrupt):
         click.echo("grade: interrupted", err=True)
-        code = 130
+        code = ExitCode.INTERRUPTED
     except GraderError as exc:
         click.echo(f"grade: error: {exc}", err=True)
         code = exc.exit_code
@@ -77,5 +76,5 @@ def main(argv: list[str] | None = None) -> None:
             "please report it with the traceback above",
             err=True,
         )
-        code = EXIT_INTERNAL
-    sys.exit(code if isinstance(code, int) else 0)
+        code = ExitCode.INTERNAL
+    sys.exit(int(code) if isinstance(code, int) else ExitCode.OK)

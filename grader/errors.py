@@ -9,11 +9,23 @@ A student's failure is neither: it is data in the report.
 
 from __future__ import annotations
 
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The exit statuses of every ``grade`` command (pytest's ``ExitCode`` is the model)."""
+
+    OK = 0  # graded (whatever the score), checked, written
+    BELOW = 1  # graded under --fail-under; a public check failed; a kill rate or a template not as it must be
+    USAGE = 2  # the input or the command line is wrong: one line on standard error
+    INTERNAL = 3  # the grader itself failed (or cannot work here, e.g. no sandbox)
+    INTERRUPTED = 130  # Ctrl-C: finished results are kept
+
 
 class GraderError(Exception):
     """Base of the errors a user can act on. ``exit_code`` follows the CLI contract."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class NotebookError(GraderError):
@@ -31,4 +43,4 @@ class AssignmentNotFound(GraderError):
 class SandboxError(GraderError):
     """The untrusted side could not be started: the grader cannot grade here."""
 
-    exit_code = 3
+    exit_code = ExitCode.INTERNAL

@@ -24,27 +24,30 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import __version__
-from .sandbox import require as require_sandbox
-from .session import NotebookRun, Session
+from ._version import __version__
+from .sandbox.launch import BUBBLEWRAP, DEVICES
+from .sandbox.launch import require as require_sandbox
+from .sandbox.session import NotebookRun, Session
 
 if TYPE_CHECKING:
-    from .assignment import Assignment
+    from .course.assignment import Assignment
+    from .course.rubric import Item, Rubric
+    from .judging.engine import ItemGrader
+    from .judging.plans import PlanStore
     from .notebook import Notebook
+    from .observe.reference import ReferenceRunner
     from .result import CellReport, Environment, ItemResult, NotebookReport, Report
-
-DEVICES = ("auto", "cpu", "cuda")
 
 
 @dataclass(frozen=True)
 class Options:
     assignment: str | None = None  # the TA's --assignment: an id, a rubric file or a bundle; wins over the notebook
     guess_assignment: bool = True  # no --assignment, none in the notebook: the course's only one (batch: refuse)
-    device: str = "auto"
+    device: str = DEVICES[0]
     seed: int | None = None
     examples: int | None = None
     plan_cache: Path | None = None  # where stored plans live; None: draw everything afresh
-    sandbox: str = "bubblewrap"  # or "none": no isolation, only when asked
+    sandbox: str = BUBBLEWRAP  # or "none": no isolation, only when asked
     items: tuple[str, ...] | None = None  # grade only these rubric items (mutation testing); None: all
     unscored_parts: bool = False  # also judge the check's parts the rubric gives no points (mutation testing)
     warm_children: bool = False  # fork each child from this process's warm zygote (batch workers; grader.zygote)
@@ -59,26 +62,17 @@ def grade_notebook(
     started = time.monotonic()
     if options.device not in DEVICES:
         raise ValueError(f"device must be one of {DEVICES}")
-    from .assignment import for_notebook
-    from .notebook import read_notebook
-    from .rubric import load_rubric
-
-    notebook = read_notebook(path)
-    rubric = load_rubric(
-        for_notebook(options.assignment, notebook.assignment, notebook.path, guess=options.guess_assignment)
-    )
-    require_sandbox(options.sandbox)
+    notebook, rubric = read_with_rubric(path, assignment=options.assignment, guess=options.guess_assignment)
     # The child starts now: importing torch there overlaps the rest of the work here.
-    session = Session(device=options.device, limits=rubric.limits, sandbox=options.sandbox, warm=options.warm_children)
-    session.stop_at = started + rubric.limits.total_s  # nothing the notebook does holds a worker longer
-    session.launch()
-    from .assignment import with_reference
-    from .engine import ItemGrader, ItemSetup
+    session = start_session(
+        rubric, device=options.device, sandbox=options.sandbox, warm=options.warm_children, started=started
+    )
+    from .course.assignment import with_reference
+    from .judging.plans import PlanStore
+    from .judging.search import item_seed
     from .notebook import to_python
-    from .plans import PlanStore
-    from .reference import ReferenceRunner
+    from .observe.reference import ReferenceRunner
     from .result import Report
-    from .search import item_seed
 
     try:
         assignment = with_reference(rubric)
@@ -94,41 +88,9 @@ def grade_notebook(
             import torch  # noqa: F401  - the reference will run: import while the child starts up
         run = session.start(cells)
         reference = ReferenceRunner(lambda: assignment.solution, device_as=run.device)
-        items = []
+        graders = _item_graders(graded, assignment, options, seeds, session, reference, notebook, run, plans)
         timings = {"notebook": round(run.time_s, 3)}
-        targets = tuple(item.target for item in rubric.items)
-        graders = [
-            ItemGrader(
-                ItemSetup(
-                    item=item,
-                    check=assignment.check_for(item),
-                    parts=tuple(assignment.parts_of(item, unscored=options.unscored_parts)),
-                    misconceptions=tuple(assignment.misconceptions[m] for m in item.misconceptions),
-                    seed=seeds[item.id],
-                    examples=options.examples or item.examples,
-                ),
-                session=session,
-                reference=reference,
-                defined=run.defined,
-                missing_hint=lambda target: missing_hint(target, notebook, run, targets),
-                plans=plans,
-            )
-            for item in graded
-        ]
-        # With forked workers, one item ahead: the next item's calls run in the
-        # child while this side judges (and, where it failed, shrinks) the current
-        # one. Inline workers (CUDA) are served one at a time.
-        ahead = 1 if run.forked_workers else 0
-        for index, grader in enumerate(graders):
-            if index == 0 or not ahead:
-                grader.begin()
-            if ahead and index + 1 < len(graders):
-                graders[index + 1].begin()
-            result = grader.finish()
-            timings[result.id] = round(result.time_s, 3)
-            items.append(result)
-            if progress is not None:
-                progress(result)
+        items = _grade_items(graders, ahead=1 if run.forked_workers else 0, timings=timings, progress=progress)
     finally:
         session.close()
     output_text, output_total, truncated = session.output
@@ -142,6 +104,86 @@ def grade_notebook(
         environment=_environment(assignment, run, base_seed, options),
         timings=timings,
     )
+
+
+def _item_graders(
+    graded: list[Item],
+    assignment: Assignment,
+    options: Options,
+    seeds: dict[str, int],
+    session: Session,
+    reference: ReferenceRunner,
+    notebook: Notebook,
+    run: NotebookRun,
+    plans: PlanStore | None,
+) -> list[ItemGrader]:
+    from .judging.engine import ItemGrader
+    from .judging.model import ItemSetup
+
+    targets = tuple(item.target for item in assignment.rubric.items)
+    return [
+        ItemGrader(
+            ItemSetup(
+                item=item,
+                check=assignment.check_for(item),
+                parts=tuple(assignment.parts_of(item, unscored=options.unscored_parts)),
+                misconceptions=tuple(assignment.misconceptions[m] for m in item.misconceptions),
+                seed=seeds[item.id],
+                examples=options.examples or item.examples,
+            ),
+            session=session,
+            reference=reference,
+            defined=run.defined,
+            missing_hint=lambda target: missing_hint(target, notebook, run, targets),
+            plans=plans,
+        )
+        for item in graded
+    ]
+
+
+def _grade_items(
+    graders: list[ItemGrader],
+    *,
+    ahead: int,
+    timings: dict[str, float],
+    progress: Callable[[ItemResult], None] | None,
+) -> list[ItemResult]:
+    """Each item in rubric order; with ``ahead``, the next item's calls run in the child while
+    this side judges (and, where it failed, shrinks) the current one. Inline workers (CUDA) are
+    served one at a time (``ahead`` 0)."""
+    items = []
+    for index, grader in enumerate(graders):
+        if index == 0 or not ahead:
+            grader.begin()
+        if ahead and index + 1 < len(graders):
+            graders[index + 1].begin()
+        result = grader.finish()
+        timings[result.id] = round(result.time_s, 3)
+        items.append(result)
+        if progress is not None:
+            progress(result)
+    return items
+
+
+def read_with_rubric(
+    path: str | os.PathLike[str], *, assignment: str | None, guess: bool = True
+) -> tuple[Notebook, Rubric]:
+    """The submission, read once, and the rubric it is graded with (``grade`` and ``grade check`` alike)."""
+    from .course.assignment import for_notebook
+    from .course.rubric import load_rubric
+    from .notebook import read_notebook
+
+    notebook = read_notebook(path)
+    return notebook, load_rubric(for_notebook(assignment, notebook.assignment, notebook.path, guess=guess))
+
+
+def start_session(rubric: Rubric, *, device: str, sandbox: str, warm: bool = False, started: float) -> Session:
+    """The notebook's sandboxed child, starting now, under the rubric's limits and its total time budget."""
+    require_sandbox(sandbox)
+    session = Session(device=device, limits=rubric.limits, sandbox=sandbox, warm=warm)
+    session.stop_at = started + rubric.limits.total_s  # nothing the notebook does holds a worker longer
+    session.launch()
+    return session
 
 
 def missing_hint(target: str, notebook: Notebook, run: NotebookRun, targets: tuple[str, ...] = ()) -> str:
@@ -241,5 +283,5 @@ def _environment(assignment: Assignment, run: NotebookRun, seed: int, options: O
         device_name=run.device_name,
         seed=seed,
         examples_per_item=options.examples or assignment.rubric.examples,
-        sandbox="bubblewrap" if options.sandbox == "bubblewrap" else "none (no isolation: --sandbox none)",
+        sandbox=BUBBLEWRAP if options.sandbox == BUBBLEWRAP else "none (no isolation: --sandbox none)",
     )

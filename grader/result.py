@@ -7,10 +7,16 @@ of the same notebook differ only there.
 
 from __future__ import annotations
 
+import difflib
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-STATUSES = ("passed", "failed", "error", "timeout", "crashed", "missing")
+STATUSES = ("passed", "failed", "error", "timeout", "crashed", "missing")  # of a graded item
+# Of an item's public self-check: also "unchecked" (no public check can decide it). The child's
+# own copy (grader.child.selfcheck, which imports nothing trusted) must say the same.
+CHECK_STATUSES = (*STATUSES, "unchecked")
+LATER = "checked only at grading"  # a public check's finding it cannot decide
 
 
 @dataclass(frozen=True)
@@ -184,4 +190,149 @@ class Report:
             "notebook": self.notebook.to_dict(),
             "environment": self.environment.to_dict(),
             "timings": dict(self.timings),
+        }
+
+
+# -- grade check: the public self-checks of one notebook ---------------------------------
+
+
+@dataclass(frozen=True)
+class ItemCheck:
+    id: str
+    title: str
+    status: str
+    message: str = ""
+    findings: tuple[dict[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    assignment: str
+    submission: str
+    sha256: str
+    items: tuple[ItemCheck, ...]
+    sandbox: str
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def all_passed(self) -> bool:
+        return all(item.status in ("passed", "unchecked") for item in self.items)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "assignment": self.assignment,
+            "submission": self.submission,
+            "sha256": self.sha256,
+            "kind": "public self-check (not a grade)",
+            "all_passed": self.all_passed,
+            "items": [
+                {"id": i.id, "title": i.title, "status": i.status, "message": i.message, "findings": list(i.findings)}
+                for i in self.items
+            ],
+            "sandbox": self.sandbox,
+            "timings": dict(self.timings),
+        }
+
+
+# -- grade mutate: mutants of a solution, and what the rubric made of them ---------------
+
+
+@dataclass(frozen=True)
+class Mutant:
+    function: str
+    operator: str
+    site: int
+    source: str  # the mutated function, as Python source
+    original: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.function}/{self.operator}/{self.site}"
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.source.encode()).hexdigest()[:12]
+
+    def diff(self) -> str:
+        return "".join(
+            difflib.unified_diff(
+                self.original.splitlines(keepends=True),
+                self.source.splitlines(keepends=True),
+                f"{self.function} (solution)",
+                f"{self.function} (mutant {self.id})",
+            )
+        )
+
+
+@dataclass(frozen=True)
+class MutantVerdict:
+    mutant: Mutant
+    status: str  # "killed", "survived", "equivalent"
+    covered: tuple[str, ...]
+    killed_by: tuple[str, ...] = ()
+    reason: str = ""
+    noticed_by: tuple[str, ...] = ()  # "item: part" of parts that failed but carry no points in the rubric
+
+
+@dataclass(frozen=True)
+class MutationReport:
+    assignment: str
+    verdicts: tuple[MutantVerdict, ...]
+    items: tuple[str, ...]
+    time_s: float
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    def count(self, status: str) -> int:
+        return sum(1 for v in self.verdicts if v.status == status)
+
+    @property
+    def kill_rate(self) -> float:
+        relevant = len(self.verdicts) - self.count("equivalent")
+        return self.count("killed") / relevant if relevant else 1.0
+
+    def per_item(self) -> dict[str, dict[str, int]]:
+        """Per item, the mutants of the functions it covers: killed by it, killed only by
+        another item covering the same function, survived (no item), equivalent."""
+        names = ("mutants", "killed", "killed_by_others", "survived", "equivalent")
+        table = {item: dict.fromkeys(names, 0) for item in self.items}
+        for verdict in self.verdicts:
+            for item in verdict.covered:
+                row = table[item]
+                row["mutants"] += 1
+                if verdict.status == "equivalent":
+                    row["equivalent"] += 1
+                elif item in verdict.killed_by:
+                    row["killed"] += 1
+                elif verdict.killed_by:
+                    row["killed_by_others"] += 1
+                else:
+                    row["survived"] += 1
+        return table
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "assignment": self.assignment,
+            "mutants": len(self.verdicts),
+            "killed": self.count("killed"),
+            "survived": self.count("survived"),
+            "equivalent": self.count("equivalent"),
+            "kill_rate": round(self.kill_rate, 4),
+            "items": self.per_item(),
+            "verdicts": [
+                {
+                    "id": v.mutant.id,
+                    "function": v.mutant.function,
+                    "operator": v.mutant.operator,
+                    "source_sha": v.mutant.digest,
+                    "status": v.status,
+                    "items": list(v.covered),
+                    "killed_by": list(v.killed_by),
+                    **({"reason": v.reason} if v.reason else {}),
+                    **({"noticed_by_unscored": list(v.noticed_by)} if v.status == "survived" else {}),
+                    **({"diff": v.mutant.diff()} if v.status == "survived" else {}),
+                }
+                for v in self.verdicts
+            ],
+            "warnings": list(self.warnings),
+            "time_s": round(self.time_s, 1),
         }

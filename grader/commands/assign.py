@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import NotebookError
+from ..errors import ExitCode, NotebookError
 from .common import check_writable, device_option, sandbox_option, write_atomically
 
 
@@ -36,8 +36,8 @@ def assign(solution: Path, output: Path | None, verify: bool, device: str, sandb
     """
     import nbformat
 
-    from ..assign import make_template
-    from ..assignment import course_dir
+    from ..course.assignment import course_dir
+    from ..course.template import make_template
     from ..notebook import read_notebook
 
     read_notebook(solution)  # the same checks as for a submission, with the same one-line errors
@@ -55,13 +55,13 @@ def assign(solution: Path, output: Path | None, verify: bool, device: str, sandb
     write_atomically(output, text if text.endswith("\n") else text + "\n")
     click.echo(f"wrote {output}")
     if not verify:
-        return 0
-    return 0 if _verify(solution, output, assignment, device=device, sandbox=sandbox) else 1
+        return ExitCode.OK
+    return ExitCode.OK if _verify(solution, output, assignment, device=device, sandbox=sandbox) else ExitCode.BELOW
 
 
 def _verify(solution: Path, template: Path, assignment: str, *, device: str, sandbox: str) -> bool:
     from ..grading import Options, grade_notebook
-    from ..plans import default_directory
+    from ..judging.plans import default_directory
 
     options = Options(assignment=assignment, device=device, sandbox=sandbox, plan_cache=default_directory())
     good = True

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from ..errors import ExitCode
 from .common import (
     batch_assignment_option,
     cache_dir_option,
@@ -21,7 +22,6 @@ from .common import (
     seed_option,
 )
 
-EXIT_DONE, EXIT_GRADER_FAILED, EXIT_INTERRUPTED = 0, 3, 130
 EXTRA_FORMATS = ("html", "markdown", "junit", "gradescope", "classroom", "yaml", "text")
 
 
@@ -94,13 +94,13 @@ def batch(
     quiet: bool,
 ) -> int:
     """Grade many notebooks (files, folders, globs) in parallel into a gradebook."""
-    from ..assignment import resolve
-    from ..batch import Settings, collect, run_batch
+    from ..batch.run import Settings, collect, run_batch
+    from ..course.assignment import resolve
+    from ..course.rubric import load_rubric
     from ..errors import GraderError
-    from ..gradebook import render_summary
     from ..grading import Options
-    from ..rubric import load_rubric
-    from ..sandbox import require as require_sandbox
+    from ..report.summary import render_summary
+    from ..sandbox.launch import require as require_sandbox
 
     paths = collect(patterns)
     if assignment is not None:
@@ -128,12 +128,12 @@ def batch(
     settings = Settings(assignment=assignment, seed=seed, examples=examples, device=device, sandbox=sandbox)
     pool: Any
     if scheduler is None:
-        from ..workers import LocalPool
+        from ..batch.workers import LocalPool
 
         require_sandbox(sandbox)
         pool = LocalPool(jobs=min(jobs, len(paths)), options=options, formats=formats)
     else:
-        from ..workers import DaskPool
+        from ..batch.workers import DaskPool
 
         pool = DaskPool(scheduler, options=options, formats=formats)
     shown = _Progress(enabled=not quiet)
@@ -147,7 +147,7 @@ def batch(
         click.echo(
             f"grade: interrupted: the finished results are in {out}; rerun with --resume to grade the rest", err=True
         )
-        return EXIT_INTERRUPTED
+        return ExitCode.INTERRUPTED
     finally:
         pool.close()
     # The stored summary is the one printed: the same for a resumed batch as for one that ran through.
@@ -157,7 +157,7 @@ def batch(
     failed = [r for r in state.done if r["batch"]["outcome"] == "failed"]
     for record in failed:
         click.echo(f"grade: {record['batch']['student']}: not graded: {record['error']}", err=True)
-    return EXIT_GRADER_FAILED if failed else EXIT_DONE
+    return ExitCode.INTERNAL if failed else ExitCode.OK
 
 
 class _Progress:

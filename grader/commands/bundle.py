@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..errors import ExitCode
 from .common import check_writable, write_atomically
 
 
@@ -24,9 +25,9 @@ def bundle(assignment: str | None, output: Path | None) -> int:
     with a manifest of their SHA-256 sums and a checksum. Grade with it:
     `grade --assignment bundle.zip submit.ipynb`.
     """
-    from ..assignment import resolve, with_reference
-    from ..bundle import make_bundle
-    from ..rubric import load_rubric
+    from ..course.assignment import resolve, with_reference
+    from ..course.bundle import make_bundle
+    from ..course.rubric import load_rubric
 
     rubric = load_rubric(resolve(assignment))
     with_reference(rubric)  # refuse to bundle an assignment that would not load
@@ -35,4 +36,4 @@ def bundle(assignment: str | None, output: Path | None) -> int:
     data, digest = make_bundle(rubric)
     write_atomically(output, data)
     click.echo(f"wrote {output} ({len(data)} bytes, checksum sha256:{digest})")
-    return 0
+    return ExitCode.OK

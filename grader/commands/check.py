@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..errors import ExitCode
 from .common import assignment_option, check_writable, device_option, emit, output_option, sandbox_option
 
 
@@ -28,10 +29,11 @@ def check(submission: Path, assignment: str | None, fmt: str, output: Path | Non
     grading: passing them is necessary, not sufficient. What they cannot decide is
     reported as "checked only at grading".
     """
-    from ..checking import check_notebook, render_json, render_text
+    from ..report.selfcheck import render_json, render_text
+    from ..selfcheck.runner import check_notebook
 
     if output is not None:
         check_writable(output)
     report = check_notebook(str(submission), assignment=assignment, device=device, sandbox=sandbox)
     emit(render_json(report) if fmt == "json" else render_text(report), output)
-    return 0 if report.all_passed else 1
+    return ExitCode.OK if report.all_passed else ExitCode.BELOW

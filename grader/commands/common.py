@@ -10,6 +10,7 @@ import click
 
 from ..errors import GraderError
 from ..files import write_atomically
+from ..sandbox.launch import DEVICES, SANDBOXES
 
 
 def _assignment_option(default: str):
@@ -26,15 +27,15 @@ assignment_option = _assignment_option("else the course's only assignment")
 batch_assignment_option = _assignment_option("else the notebook is rejected")
 device_option = click.option(
     "--device",
-    type=click.Choice(("auto", "cpu", "cuda")),
-    default="auto",
+    type=click.Choice(DEVICES),
+    default=DEVICES[0],
     show_default=True,
     help="Where the student's code runs; auto picks cuda when available.",
 )
 sandbox_option = click.option(
     "--sandbox",
-    type=click.Choice(("bubblewrap", "none")),
-    default="bubblewrap",
+    type=click.Choice(SANDBOXES),
+    default=SANDBOXES[0],
     show_default=True,
     help="Isolation of the notebook's code. 'none' runs it without isolation: only for trusted notebooks "
     "on machines without namespaces; the report says so.",
@@ -63,7 +64,7 @@ no_cache_option = click.option(
 
 def plan_cache(cache_dir: Path | None, *, no_cache: bool) -> Path | None:
     """Where a command's gradings keep stored plans: None draws everything afresh."""
-    from ..plans import default_directory
+    from ..judging.plans import default_directory
 
     return None if no_cache else (cache_dir or default_directory())
 

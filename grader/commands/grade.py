@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from ..errors import ExitCode
 from ..report import FORMATS
 from .common import (
     assignment_option,
@@ -22,8 +23,6 @@ from .common import (
     sandbox_option,
     seed_option,
 )
-
-EXIT_GRADED, EXIT_BELOW = 0, 1
 
 
 @click.command(
@@ -98,8 +97,8 @@ def grade(
     if os.environ.get("GITHUB_ACTIONS") == "true":
         _report_to_github_actions(report, submission)
     if fail_under is not None and report.score < fail_under:
-        return EXIT_BELOW
-    return EXIT_GRADED
+        return ExitCode.BELOW
+    return ExitCode.OK
 
 
 def _report_to_github_actions(report, submission: Path) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..errors import ExitCode
 from .common import check_writable, device_option, emit, output_option, sandbox_option
 
 
@@ -54,8 +55,9 @@ def mutate(
     cannot tell apart. Mutants a person reviewed as equivalent are listed, each with
     its reason, in rubrics/<id>.equivalent.yaml beside the rubric.
     """
-    from ..mutate import render_json, render_text, run
-    from ..mutation import OPERATORS
+    from ..mutation.operators import OPERATORS
+    from ..mutation.run import run
+    from ..report.mutation import render_json, render_text
 
     if output is not None:
         check_writable(output)
@@ -87,5 +89,5 @@ def mutate(
         click.echo(
             f"grade mutate: kill rate {report.kill_rate:.1%} is below --min-kill-rate {min_kill_rate:.1%}", err=True
         )
-        return 1
-    return 0
+        return ExitCode.BELOW
+    return ExitCode.OK

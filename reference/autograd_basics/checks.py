@@ -1,6 +1,6 @@
 """Which observed facts make up each gradable part of each exercise.
 
-Fact paths are described in ``grader.observation``; ``*`` stands for one
+Fact paths are described in ``grader.observe.observation``; ``*`` stands for one
 path step. The rubric gives each part its points.
 """
 
@@ -8,27 +8,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.authoring import Case, Check, Part, TensorArg
-from grader.compare import kind_of
-from grader.observation import Kind, Observation, TensorFact
+from grader.authoring import (
+    Case,
+    Check,
+    Kind,
+    Observation,
+    Part,
+    TensorArg,
+    TensorFact,
+    kind_of,
+    side_effects,
+    unchanged,
+)
 
 from . import domains
-
-
-def _unchanged(*names: str) -> tuple[str, ...]:
-    """The caller's tensors keep their values, requires_grad and .grad; grad mode is restored."""
-    facts = tuple(f"{n}{suffix}" for n in names for suffix in ("", ".requires_grad", ".grad"))
-    return facts + ("grad_mode",)
-
-
-def _side_effects(*names: str, detached: str | None = "return[*].requires_grad") -> Part:
-    facts = _unchanged(*names) + ((detached,) if detached else ())
-    return Part(
-        "side_effects",
-        "returned tensors detached, the caller's tensors unchanged, grad mode left as found",
-        facts,
-    )
-
 
 E1_LABELS = {"return[0]": "∂f/∂t (returned value 1)", "return[1]": "∂f/∂u (returned value 2)"}
 E2_LABELS = {"return[0]": "the loss", "return[1]": "∂loss/∂w", "return[2]": "∂loss/∂b"}
@@ -95,7 +88,7 @@ CHECKS = {
                     "after backward(): u.grad",
                 ),
             ),
-            _side_effects(*_T_U, detached=None),
+            side_effects(*_T_U, detached=None),
         ),
         labels={"return": "f(t, u)"},
     ),
@@ -104,7 +97,7 @@ CHECKS = {
         cases=domains.f1_inputs(),
         parts=(
             Part("gradients", "∂f/∂t and ∂f/∂u", ("return", "return[0]", "return[1]")),
-            _side_effects(*_T_U),
+            side_effects(*_T_U),
         ),
         labels=E1_LABELS,
     ),
@@ -113,7 +106,7 @@ CHECKS = {
         cases=domains.f1_analytic_inputs(),
         parts=(
             Part("gradients", "2t and 1/u, also inside torch.no_grad()", ("return", "return[0]", "return[1]")),
-            _side_effects(*_T_U),
+            side_effects(*_T_U),
         ),
         labels=E1_LABELS,
     ),
@@ -123,7 +116,7 @@ CHECKS = {
         parts=(
             Part("loss", "the mean binary cross-entropy on the logits z = x @ w + b", ("return", "return[0]")),
             Part("gradients", "∂loss/∂w and ∂loss/∂b", ("return", "return[1]", "return[2]")),
-            _side_effects(*_XYWB),
+            side_effects(*_XYWB),
         ),
         labels=E2_LABELS,
     ),
@@ -133,7 +126,7 @@ CHECKS = {
         parts=(
             Part("z_grad", "∂loss/∂z, the .grad of the non-leaf node z", ("return", "return[0]")),
             Part("loss_grad", "∂loss/∂loss, the .grad of loss (a 0-dim tensor equal to 1)", ("return", "return[1]")),
-            _side_effects(*_XYWB),
+            side_effects(*_XYWB),
         ),
         labels=E3_LABELS,
     ),
@@ -143,7 +136,7 @@ CHECKS = {
         parts=(
             Part("value", "L = sqrt(sin(x·y + z) + 4)", ("return", "return[0]")),
             Part("gradients", "∂L/∂x, ∂L/∂y and ∂L/∂z", ("return", "return[1]", "return[2]", "return[3]")),
-            _side_effects("x", "y", "z"),
+            side_effects("x", "y", "z"),
         ),
         labels=E4_LABELS,
     ),
@@ -157,7 +150,7 @@ CHECKS = {
                 "the result does not require grad and has no grad_fn",
                 ("return.requires_grad", "return.grad_fn"),
             ),
-            _side_effects("x", "w", "b", detached=None),
+            side_effects("x", "w", "b", detached=None),
         ),
         labels={"return": "the prediction"},
     ),
@@ -220,7 +213,7 @@ CHECKS = {
                     "linear.*.is_leaf",
                     "linear.*.requires_grad",
                     "linear.*.grad_fn",
-                    *_unchanged("X", "y"),
+                    *unchanged("X", "y"),
                 ),
             ),
         ),
@@ -234,7 +227,7 @@ CHECKS = {
             Part(
                 "value", "the fraction of correct predictions (class 1 when logit ≥ 0), as a Python float", ("return",)
             ),
-            _side_effects("logits", "y", detached=None),
+            side_effects("logits", "y", detached=None),
         ),
         labels={"return": "the accuracy"},
         edges=domains.accuracy_edges(),
@@ -248,7 +241,7 @@ CHECKS = {
                 "the returned nn.Linear reaches the reference's training loss (× 1.01 + 1e-4)",
                 judge=_trained_as_well,
             ),
-            _side_effects("X", "y", detached=None),
+            side_effects("X", "y", detached=None),
         ),
         edges=domains.train_logreg_edges(),
     ),

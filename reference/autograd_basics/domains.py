@@ -22,8 +22,19 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from grader.authoring import Backward, Case, ForwardBackward, LinearArg, TensorArg
-from grader.strategies import arrays, float_dtypes, labels, sizes
+from grader.authoring import (
+    Backward,
+    Case,
+    ForwardBackward,
+    LinearArg,
+    TensorArg,
+    arrays,
+    edge_arrays,
+    edge_labels,
+    float_dtypes,
+    labels,
+    sizes,
+)
 
 
 @st.composite
@@ -144,30 +155,21 @@ def train_logreg_inputs(draw) -> Case:
 # -- fixed inputs at the edges of the domains -----------------------------------------
 
 
-def _edge_arrays(seed: int, *shapes: tuple[int, ...], low: float = -1, high: float = 1) -> list[np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return [rng.uniform(low, high, shape).astype(np.float32) for shape in shapes]
-
-
-def _edge_labels(seed: int, n: int) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 2, n).astype(np.float32)
-
-
 def train_step_edges() -> tuple[Case, ...]:
-    X, weight, bias, weight_grad, bias_grad = _edge_arrays(1, (1000, 16), (1, 16), (1,), (1, 16), (1,))
+    X, weight, bias, weight_grad, bias_grad = edge_arrays(1, (1000, 16), (1, 16), (1,), (1, 16), (1,))
     linear = LinearArg(weight / 4, bias / 4, weight_grad=weight_grad, bias_grad=bias_grad)
-    return (Case(args=(("linear", linear), ("X", TensorArg(X)), ("y", TensorArg(_edge_labels(2, 1000))), ("lr", 1.0))),)
+    return (Case(args=(("linear", linear), ("X", TensorArg(X)), ("y", TensorArg(edge_labels(2, 1000))), ("lr", 1.0))),)
 
 
 def accuracy_edges() -> tuple[Case, ...]:
-    (logits,) = _edge_arrays(3, (1000,), low=-5, high=5)
+    (logits,) = edge_arrays(3, (1000,), low=-5, high=5)
     logits[:50] = 0.0  # exactly 0: class 1
-    return (Case(args=(("logits", TensorArg(_snap_to_zero(logits))), ("y", TensorArg(_edge_labels(4, 1000))))),)
+    return (Case(args=(("logits", TensorArg(_snap_to_zero(logits))), ("y", TensorArg(edge_labels(4, 1000))))),)
 
 
 def train_logreg_edges() -> tuple[Case, ...]:
-    (X,) = _edge_arrays(5, (1000, 16))
-    y = _edge_labels(6, 1000)
+    (X,) = edge_arrays(5, (1000, 16))
+    y = edge_labels(6, 1000)
     return (
         Case(args=(("X", TensorArg(X)), ("y", TensorArg(y)), ("lr", 1.0), ("epochs", 200), ("seed", 7))),
         Case(

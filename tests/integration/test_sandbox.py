@@ -176,7 +176,7 @@ def test_python_is_the_one_running_the_tests():
 
 
 def test_cgroups_left_by_a_killed_grader_are_swept_by_the_next():
-    from grader import cgroups
+    from grader.sandbox import cgroups
 
     made = cgroups.Cgroups.create(memory_bytes=1 << 30, processes=16)
     if made is None:
@@ -207,7 +207,7 @@ def test_working_folders_left_by_a_killed_grader_are_swept_by_the_next():
     import tempfile
     from pathlib import Path
 
-    from grader import sandbox
+    from grader.sandbox import launch as sandbox
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -230,7 +230,7 @@ def test_a_notebook_process_that_exits_by_itself_leaves_no_zombie():
     import time
 
     from conftest import grading_processes
-    from grader import sandbox
+    from grader.sandbox import launch as sandbox
 
     already = grading_processes()
     for _ in range(5):

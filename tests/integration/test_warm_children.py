@@ -1,4 +1,4 @@
-"""Warm children (``grader.zygote``): forked from one zygote, yet nothing passes between submissions.
+"""Warm children (``grader.sandbox.zygote``): forked from one zygote, yet nothing passes between submissions.
 
 A batch with one worker grades two notebooks in turn, so both children come
 from the same zygote. The first leaves everything it can behind: files in

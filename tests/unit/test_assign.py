@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.assign import AuthoringError, make_template, strip_solutions
+from grader.course.template import AuthoringError, make_template, strip_solutions
 
 
 def test_regions_in_functions_become_stubs_at_their_indentation():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.assignment import for_notebook
+from grader.course.assignment import for_notebook
 from grader.errors import AssignmentNotFound, NotebookError
 
 

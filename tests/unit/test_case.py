@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.case import Backward, Case, ForwardBackward, LinearArg, TensorArg
 from grader.child.wire import pack
+from grader.observe.case import Backward, Case, ForwardBackward, LinearArg, TensorArg
 
 
 def test_requests_round_trip_and_keep_zero_dim_tensors():

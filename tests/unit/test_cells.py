@@ -58,7 +58,7 @@ def test_defined_callables():
 def test_captured_output_is_capped_with_a_marker():
     import io
 
-    from grader.sandbox import CapturedOutput
+    from grader.sandbox.launch import CapturedOutput
 
     captured = CapturedOutput(io.BufferedReader(io.BytesIO(b"x" * 5000)), cap=1000)
     captured.join(5)

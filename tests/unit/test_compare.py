@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.compare import Tolerance, compare, compare_arrays, compare_fact, matches
-from grader.observation import Kind, Observation, TensorFact
+from grader.observe.compare import Tolerance, compare, compare_arrays, compare_fact, matches
+from grader.observe.observation import Kind, Observation, TensorFact
 
 TOL = Tolerance(rtol=1e-4, atol=1e-5)
 

@@ -8,9 +8,10 @@ import json
 
 import pytest
 
-from grader.batch import Settings, Submission, collect, finished, record_of, submissions
+from grader.batch.gradebook import summary, write_gradebook
+from grader.batch.run import Settings, Submission, collect, finished, record_of, submissions
 from grader.errors import GraderError
-from grader.gradebook import render_summary, summary, write_gradebook
+from grader.report.summary import render_summary
 
 SETTINGS = Settings(assignment=None, seed=None, examples=None, device="auto", sandbox="bubblewrap")
 

@@ -5,8 +5,8 @@ import ast
 import pytest
 
 from grader.errors import RubricError
-from grader.mutate import load_equivalents
-from grader.mutation import OPERATORS, callers, functions_of, mutants
+from grader.mutation.operators import OPERATORS, callers, functions_of, mutants
+from grader.mutation.run import load_equivalents
 
 SGD = '''
 def sgd_step_(params, lr):
@@ -111,3 +111,11 @@ def test_an_equivalents_entry_with_other_keys_is_named(tmp_path):
 
 def test_no_equivalents_file_means_none(tmp_path):
     assert load_equivalents(_Rubric(tmp_path / "course.yaml")) == {}
+
+
+def test_exercise_specific_operators_are_made_only_where_the_assignment_asks():
+    from grader.mutation.operators import OPERATORS, OPTIONAL, operators_for
+
+    assert not set(OPTIONAL) & set(operators_for(()))
+    assert operators_for(OPTIONAL) == OPERATORS  # autograd-basics asks for both: the order is unchanged
+    assert operators_for(("cross_entropy",)) == tuple(op for op in OPERATORS if op != "threshold_half")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.observation import ObservationError, decode
+from grader.observe.observation import ObservationError, decode
 
 
 def test_tensor_bytes_must_match_their_shape():

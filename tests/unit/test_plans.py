@@ -3,8 +3,8 @@ from __future__ import annotations
 import shutil
 
 from conftest import ROOT
-from grader.plans import Entry, PlanStore
-from grader.rubric import load_rubric
+from grader.course.rubric import load_rubric
+from grader.judging.plans import Entry, PlanStore
 
 RUBRIC = ROOT / "rubrics" / "autograd-basics.yaml"
 

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import torch
 
-from grader.case import Backward, Case, LinearArg, TensorArg
 from grader.child import probe
-from grader.observation import decode
+from grader.observe.case import Backward, Case, LinearArg, TensorArg
+from grader.observe.observation import decode
 
 
 def observe(fn, case: Case):

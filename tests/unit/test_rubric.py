@@ -4,9 +4,9 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from grader.assignment import load
+from grader.course.assignment import load
+from grader.course.rubric import load_rubric
 from grader.errors import AssignmentNotFound, RubricError
-from grader.rubric import load_rubric
 
 RUBRIC = ROOT / "rubrics" / "autograd-basics.yaml"
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from grader.session import Limits, Session
+from grader.course.rubric import Limits
+from grader.sandbox.session import Session
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,9 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from grader.assignment import load
-from grader.case import LinearArg, TensorArg
-from grader.strategies import arrays, labels, sizes
+from grader.authoring.strategies import arrays, labels, sizes
+from grader.course.assignment import load
+from grader.observe.case import LinearArg, TensorArg
 
 CHECKS = load("autograd-basics").checks
 FAST = settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
@@ -85,7 +85,7 @@ def test_edges_reach_the_top_of_the_domains():
 
 
 def test_a_domain_smaller_than_the_example_count_is_exhausted_not_an_error():
-    from grader.search import reject, run_examples
+    from grader.judging.search import reject, run_examples
 
     seen = set()
 

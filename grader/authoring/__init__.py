@@ -1,0 +1,64 @@
+"""The one public surface for an assignment's reference package: ``from grader.authoring import …``.
+
+A reference package (``reference/<assignment>/``, named by the rubric's
+``reference:``) is imported on the trusted side only and exports:
+
+- ``SOLUTION``: a module with the reference implementation of each rubric
+  target (it may be imported lazily, through a module ``__getattr__``);
+- ``CHECKS``: ``{check name: Check}``: per check, the function it tests, a
+  hypothesis strategy of ``Case``s (its inputs), fixed edge cases, and the
+  ``Part``s of the behaviour that earn points, each a set of observed facts
+  (paths such as ``return``, ``t.grad``, ``params[0].same_object``) or a judge;
+- ``MISCONCEPTIONS``: ``{id: Misconception}``: known mistakes, each with a
+  detector that looks at the ``Evidence`` of the smallest failing input (and may
+  run a typical buggy variant through ``Evidence.run_alternative``);
+- for the public self-checks, a separate file named by the rubric's
+  ``public_checks:``, with ``EXERCISES`` (``{exercise: [item ids]}``) and one
+  check function per item (see ``grader.child.selfcheck``).
+
+What every autograd assignment checks is written once, in ``grader.authoring.autograd``
+and re-exported here: ``side_effects`` (and ``unchanged``), ``edge_arrays`` and
+``edge_labels``, and ``AUTOGRAD_MISCONCEPTIONS`` (the caller's tensors changed, grad
+mode left off, results not detached, ``retain_grad()`` missing, an update recorded in
+the graph, rebinding), to merge into a package's own ``MISCONCEPTIONS``.
+
+The rubric (``rubrics/<assignment>.yaml``) then names, per item, the check, the
+points of each part and the misconceptions to look for. Everything a reference
+package needs is re-exported here, and nothing else: the grader's internals may
+move without breaking an assignment.
+"""
+
+from __future__ import annotations
+
+from ..observe.compare import kind_of
+from ..observe.observation import Fact, Kind, Observation, TensorFact
+from .api import Backward, Case, Check, Evidence, ForwardBackward, LinearArg, Misconception, Part, TensorArg
+from .autograd import MISCONCEPTIONS as AUTOGRAD_MISCONCEPTIONS
+from .autograd import edge_arrays, edge_labels, side_effects, unchanged
+from .strategies import arrays, float_dtypes, labels, sizes
+
+__all__ = [
+    "AUTOGRAD_MISCONCEPTIONS",
+    "Backward",
+    "Case",
+    "Check",
+    "Evidence",
+    "Fact",
+    "ForwardBackward",
+    "Kind",
+    "LinearArg",
+    "Misconception",
+    "Observation",
+    "Part",
+    "TensorArg",
+    "TensorFact",
+    "arrays",
+    "edge_arrays",
+    "edge_labels",
+    "float_dtypes",
+    "kind_of",
+    "labels",
+    "side_effects",
+    "sizes",
+    "unchanged",
+]

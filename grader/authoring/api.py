@@ -1,0 +1,150 @@
+"""The classes a reference package builds its checks and misconceptions from (see ``grader.authoring``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+from hypothesis import strategies as st
+
+from ..observe.case import Backward, Case, ForwardBackward, LinearArg, TensorArg
+from ..observe.compare import Mismatch
+from ..observe.observation import Fact, Observation
+
+__all__ = [
+    "Backward",
+    "Case",
+    "Check",
+    "Evidence",
+    "ForwardBackward",
+    "LinearArg",
+    "Misconception",
+    "Part",
+    "TensorArg",
+]
+
+
+@dataclass(frozen=True)
+class Part:
+    """One gradable part of a function's behaviour.
+
+    ``facts`` are glob patterns over observation paths (see
+    ``grader.observation``) compared with the reference's. A ``judge`` replaces
+    that comparison where the rule is not equality (for example "the final
+    loss is at most the reference's"): it gets (student, reference, case) and
+    returns the problems it found, as sentences.
+    """
+
+    name: str
+    description: str
+    facts: tuple[str, ...] = ()
+    judge: Callable[[Observation, Observation, Case], list[str]] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.facts and self.judge is None:
+            raise ValueError(f"part {self.name!r} needs facts or a judge")
+
+
+@dataclass(frozen=True)
+class Check:
+    """How to test one function.
+
+    ``cases`` draws the inputs; ``edges`` are fixed inputs at the edges of the
+    domain (the largest data set, the most epochs) that are always checked
+    after the drawn ones, since drawing favours small inputs; ``labels``
+    name observed values for feedback (``{"return[0]": "the loss"}``).
+    """
+
+    target: str
+    cases: st.SearchStrategy[Case]
+    parts: tuple[Part, ...]
+    labels: Mapping[str, str] = field(default_factory=dict)
+    edges: tuple[Case, ...] = ()
+
+    def part(self, name: str) -> Part:
+        for part in self.parts:
+            if part.name == name:
+                return part
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a misconception detector may look at: one failing call."""
+
+    case: Case
+    student: Observation
+    expected: Observation
+    failed: frozenset[str]
+    mismatches: tuple[Mismatch, ...]
+    check: Check
+    run_alternative: Callable[[Callable, Case], Observation]
+    same: Callable[[Observation, Observation, tuple[str, ...]], bool]
+    # Other failing calls of the same kind, so that a variant must explain
+    # them too before the mistake is named: one tiny input often fits several.
+    more: tuple[tuple[Case, Observation], ...] = ()
+
+    @property
+    def error(self) -> dict | None:
+        return self.student.error
+
+    def error_mentions(self, *fragments: str) -> bool:
+        if self.error is None:
+            return False
+        text = f"{self.error.get('type', '')}: {self.error.get('message', '')}"
+        return any(fragment in text for fragment in fragments)
+
+    def fact(self, path: str) -> Fact:
+        return self.student.facts.get(path)
+
+    def expected_fact(self, path: str) -> Fact:
+        return self.expected.facts.get(path)
+
+    def initial_values(self) -> dict[str, np.ndarray]:
+        """The values the caller's tensors had before the call, by fact path."""
+        out: dict[str, np.ndarray] = {}
+        for name, arg in self.case.args:
+            if isinstance(arg, TensorArg):
+                out[name] = arg.data
+            elif isinstance(arg, LinearArg):
+                out[f"{name}.weight"] = arg.weight
+                if arg.bias is not None:
+                    out[f"{name}.bias"] = arg.bias
+            elif isinstance(arg, list):
+                for i, item in enumerate(arg):
+                    if isinstance(item, TensorArg):
+                        out[f"{name}[{i}]"] = item.data
+        return out
+
+    def behaves_like(
+        self,
+        alternative: Callable,
+        *,
+        parts: Iterable[str] | None = None,
+        facts: Iterable[str] | None = None,
+    ) -> bool:
+        """Does the student's observation match ``alternative``'s on these parts (or facts)?
+
+        By default the comparison covers the facts of the parts that failed.
+        """
+        if facts is not None:
+            patterns = tuple(facts)
+        else:
+            names = tuple(parts) if parts is not None else tuple(self.failed)
+            patterns = tuple(p for name in names for p in self.check.part(name).facts)
+        if not patterns:
+            return False
+        for case, student in ((self.case, self.student), *self.more):
+            other = self.run_alternative(alternative, case)
+            if other.raised or not self.same(student, other, patterns):
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class Misconception:
+    id: str
+    name: str
+    fix: str
+    detect: Callable[[Evidence], bool]

@@ -1,0 +1,97 @@
+"""The class-level views of a batch: the gradebook CSV and the per-item summary.
+
+Both are computed from the stored records alone (never from timings), so a
+batch that was interrupted and resumed gives the same files as one that ran
+through.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from ..result import STATUSES
+
+FIXED = ("student", "submission", "sha256", "score", "max_score")
+
+
+def _items(rows: list[dict[str, Any]]) -> list[tuple[str, float]]:
+    seen: dict[str, float] = {}
+    for row in rows:
+        for item in row.get("items", ()):
+            seen.setdefault(item["id"], item["max_score"])
+    return list(seen.items())
+
+
+def _outcome(row: dict[str, Any]) -> str:
+    outcome = row["batch"]["outcome"]
+    return outcome if outcome == "graded" else f"{outcome}: {row.get('error', '')}"
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def write_gradebook(rows: list[dict[str, Any]]) -> str:
+    """One row per student, one column per rubric item, the total and the outcome."""
+    items = _items(rows)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([*FIXED, *(item for item, _ in items), "outcome"])
+    for row in rows:
+        scores = {item["id"]: item["score"] for item in row.get("items", ())}
+        graded = row["batch"]["outcome"] == "graded"
+        writer.writerow(
+            [
+                _spreadsheet_safe(row["batch"]["student"]),
+                _spreadsheet_safe(row.get("submission", "")),
+                row.get("sha256") or "",
+                _number(row["score"]) if graded else "0",
+                _number(row["max_score"]) if graded else "",
+                *(_number(scores[item]) if item in scores else ("0" if graded else "") for item, _ in items),
+                _spreadsheet_safe(_outcome(row)),
+            ]
+        )
+    return buffer.getvalue()
+
+
+def _spreadsheet_safe(text: str) -> str:
+    """A cell a spreadsheet will not run as a formula (a file named ``=HYPERLINK(…)``)."""
+    text = " ".join(str(text).split())
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text
+
+
+def summary(rows: list[dict[str, Any]], *, total: int) -> dict[str, Any]:
+    graded = [row for row in rows if row["batch"]["outcome"] == "graded"]
+    per_item = []
+    for item_id, top in _items(graded):
+        results = [item for row in graded for item in row["items"] if item["id"] == item_id]
+        counts = {status: sum(1 for r in results if r["status"] == status) for status in STATUSES}
+        per_item.append(
+            {
+                "id": item_id,
+                "max_score": top,
+                "mean": round(sum(r["score"] for r in results) / len(results), 3) if results else None,
+                **counts,
+            }
+        )
+    scores = [row["score"] for row in graded]
+    return {
+        "submissions": total,
+        "graded": len(graded),
+        "rejected": sum(1 for row in rows if row["batch"]["outcome"] == "rejected"),
+        "failed": sum(1 for row in rows if row["batch"]["outcome"] == "failed"),
+        "pending": total - len(rows),
+        "score": {
+            "mean": round(sum(scores) / len(scores), 3) if scores else None,
+            "min": min(scores) if scores else None,
+            "max": max(scores) if scores else None,
+        },
+        "items": per_item,
+    }
+
+
+def write_summary(rows: list[dict[str, Any]], *, total: int) -> str:
+    return json.dumps(summary(rows, total=total), indent=2) + "\n"

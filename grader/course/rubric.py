@@ -1,0 +1,293 @@
+"""Rubric files: loaded with ``yaml.safe_load``, validated when loaded.
+
+Every error names the file and the key path, says what was expected and what
+was found, and suggests the key that was probably meant::
+
+    rubrics/<id>.yaml: items[3]: unknown key 'pionts' (did you mean 'points'?)
+
+Checks that need the reference package (does the named check exist, do the
+parts add up) are in ``grader.assignment``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import RubricError
+from ..observe.compare import Tolerance
+
+DTYPES = ("float32", "float64")
+DEFAULT_TOLERANCES = {"float32": Tolerance(rtol=1e-4, atol=1e-5), "float64": Tolerance(rtol=1e-7, atol=1e-9)}
+
+_TOLERANCE = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"rtol": {"type": "number", "minimum": 0}, "atol": {"type": "number", "minimum": 0}},
+}
+_TOLERANCES = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {dtype: _TOLERANCE for dtype in DTYPES},
+}
+_SECONDS = {"type": "number", "exclusiveMinimum": 0, "maximum": 86400}
+_BYTES = {"type": "integer", "minimum": 1024}
+_LIMIT_KEYS = {
+    "notebook_seconds": ("notebook_s", _SECONDS),
+    "cell_seconds": ("cell_s", _SECONDS),
+    "call_seconds": ("call_s", _SECONDS),
+    "item_seconds": ("item_s", _SECONDS),
+    "total_seconds": ("total_s", _SECONDS),
+    "output_bytes": ("output_bytes", _BYTES),
+    "frame_bytes": ("frame_bytes", _BYTES),
+    "memory_bytes": ("memory_bytes", {"type": "integer", "minimum": 1 << 28}),
+    "processes": ("processes", {"type": "integer", "minimum": 4, "maximum": 4096}),
+    "disk_bytes": ("disk_bytes", {"type": "integer", "minimum": 1 << 20}),
+}
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["assignment", "reference", "items"],
+    "properties": {
+        "assignment": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$"},
+        "title": {"type": "string"},
+        "reference": {"type": "string", "minLength": 1},
+        "public_checks": {"type": "string", "minLength": 1},
+        "solution_notebook": {"type": "string", "minLength": 1},
+        "mutation_operators": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
+        "seed": {"type": "integer", "minimum": 0},
+        "examples": {"type": "integer", "minimum": 1, "maximum": 100000},
+        "limits": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {key: schema for key, (_, schema) in _LIMIT_KEYS.items()},
+        },
+        "tolerances": _TOLERANCES,
+        "items": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["id", "title", "target", "check", "points"],
+                "properties": {
+                    "id": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"},
+                    "title": {"type": "string", "minLength": 1},
+                    "target": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"},
+                    "check": {"type": "string", "minLength": 1},
+                    "points": {"type": "number", "exclusiveMinimum": 0},
+                    "parts": {
+                        "type": "object",
+                        "minProperties": 1,
+                        "additionalProperties": {"type": "number", "minimum": 0},
+                    },
+                    "misconceptions": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
+                    "examples": {"type": "integer", "minimum": 1, "maximum": 100000},
+                    "tolerances": _TOLERANCES,
+                },
+            },
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The rubric's ``limits:``: what the sandbox and the session enforce for one notebook."""
+
+    notebook_s: float = 120.0
+    cell_s: float = 60.0
+    call_s: float = 10.0
+    item_s: float = 60.0
+    total_s: float = 600.0  # the whole grading of one notebook: executing it and every item
+    output_bytes: int = 1 << 20
+    frame_bytes: int = 64 << 20
+    memory_bytes: int = 4 << 30
+    processes: int = 64
+    disk_bytes: int = 256 << 20
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    title: str
+    target: str
+    check: str
+    points: float
+    parts: tuple[tuple[str, float], ...]  # empty: the check's parts share the points equally
+    misconceptions: tuple[str, ...]
+    examples: int
+    tolerances: dict[str, Tolerance]
+
+    def tolerance(self, dtype: str) -> Tolerance:
+        return self.tolerances.get(dtype, self.tolerances["float32"])
+
+
+@dataclass(frozen=True)
+class Rubric:
+    path: Path
+    assignment: str
+    title: str
+    reference: Path
+    public_checks: Path | None  # the students' self-checks (assignments/<id>/public_checks.py)
+    solution_notebook: Path | None  # the instructor's notebook the template is made from
+    seed: int
+    examples: int
+    limits: Limits
+    items: tuple[Item, ...]
+    # The exercise-specific mistakes `grade mutate` also makes for this assignment (grader.mutation.operators).
+    mutation_operators: tuple[str, ...] = ()
+
+    @property
+    def max_score(self) -> float:
+        return sum(item.points for item in self.items)
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys instead of keeping the last one."""
+
+
+def _mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict[Any, Any] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+        seen[key] = True
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+def load_rubric(path: Path) -> Rubric:
+    shown = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RubricError(f"{shown}: no such rubric file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RubricError(f"{shown}: cannot read the rubric: {exc}") from None
+    try:
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise RubricError(f"{shown}: not valid YAML: {where}{exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise RubricError(f"{shown}: not valid YAML: {exc}") from None
+    validate(data, shown)
+    return _build(data, path)
+
+
+def validate(data: Any, shown: str) -> None:
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    if errors:
+        raise RubricError(f"{shown}: {_explain(errors[0])}")
+
+
+def key_path(parts) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _explain(error) -> str:
+    where = key_path(error.absolute_path)
+    prefix = f"{where}: " if where else ""
+    schema, instance, kind = error.schema, error.instance, error.validator
+    if kind == "additionalProperties" and isinstance(instance, dict):
+        allowed = list(schema.get("properties", {}))
+        extra = [k for k in instance if k not in allowed]
+        key = extra[0] if extra else "?"
+        hint = difflib.get_close_matches(str(key), allowed, n=1)
+        suggestion = f" (did you mean '{hint[0]}'?)" if hint else f" (expected one of: {', '.join(allowed)})"
+        return f"{prefix}unknown key '{key}'{suggestion}"
+    if kind == "required":
+        missing = [k for k in error.validator_value if k not in instance]
+        return f"{prefix}missing required key '{missing[0]}'"
+    if kind == "type":
+        expected = {
+            "object": "a mapping",
+            "array": "a list",
+            "string": "a string",
+            "number": "a number",
+            "integer": "an integer",
+        }.get(str(error.validator_value), str(error.validator_value))
+        return f"{prefix}expected {expected}, found {_shown(instance)}"
+    if kind in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        op = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}[kind]
+        return f"{prefix}must be {op} {error.validator_value}, found {_shown(instance)}"
+    if kind == "pattern":
+        return f"{prefix}{_shown(instance)} is not a valid value here (allowed: letters, digits, '_', '-', '.')"
+    if kind in ("minItems", "minProperties"):
+        return f"{prefix}must not be empty"
+    if kind == "minLength":
+        return f"{prefix}must not be empty"
+    if kind == "uniqueItems":
+        return f"{prefix}lists the same entry twice"
+    return f"{prefix}{error.message}"
+
+
+def _shown(value: Any) -> str:
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _tolerances(base: dict[str, Tolerance], data: dict | None) -> dict[str, Tolerance]:
+    merged = dict(base)
+    for dtype, values in (data or {}).items():
+        old = merged[dtype]
+        merged[dtype] = Tolerance(rtol=float(values.get("rtol", old.rtol)), atol=float(values.get("atol", old.atol)))
+    return merged
+
+
+def _build(data: dict, path: Path) -> Rubric:
+    tolerances = _tolerances(DEFAULT_TOLERANCES, data.get("tolerances"))
+    examples = int(data.get("examples", 100))
+    limits = Limits(
+        **{
+            field: data.get("limits", {})[key]
+            for key, (field, _) in _LIMIT_KEYS.items()
+            if key in data.get("limits", {})
+        }
+    )
+    items = tuple(
+        Item(
+            id=raw["id"],
+            title=raw["title"],
+            target=raw["target"],
+            check=raw["check"],
+            points=float(raw["points"]),
+            parts=tuple((str(k), float(v)) for k, v in (raw.get("parts") or {}).items()),
+            misconceptions=tuple(raw.get("misconceptions", ())),
+            examples=int(raw.get("examples", examples)),
+            tolerances=_tolerances(tolerances, raw.get("tolerances")),
+        )
+        for raw in data["items"]
+    )
+    return Rubric(
+        path=path,
+        assignment=data["assignment"],
+        title=data.get("title", data["assignment"]),
+        reference=(path.parent / data["reference"]).resolve(),
+        public_checks=(path.parent / data["public_checks"]).resolve() if "public_checks" in data else None,
+        solution_notebook=(path.parent / data["solution_notebook"]).resolve() if "solution_notebook" in data else None,
+        mutation_operators=tuple(data.get("mutation_operators", ())),
+        seed=int(data.get("seed", 0)),
+        examples=examples,
+        limits=limits,
+        items=items,
+    )

@@ -1,0 +1,126 @@
+"""Stored plans: an item's generated inputs and the reference's observations.
+
+With a fixed seed, hypothesis draws the same examples for every submission
+that passes them, and the reference answers them the same way. A plan stores
+both, so grading the next notebook of the same assignment replays them
+instead of drawing and computing them again; hypothesis runs only where a
+submission fails, to shrink. A plan is keyed by everything that could change
+it (grader, rubric and reference files, library versions, seed, item), and
+written atomically in the grader's own frame format: nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import tempfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from .._version import __version__
+from ..child.wire import FrameReader, WireError, pack
+from ..course.rubric import Item, Rubric
+
+FORMAT = 1
+_MAX_PLAN_BYTES = 1 << 30
+
+
+@dataclass(frozen=True)
+class Entry:
+    request: tuple[dict, list[bytes]]
+    reference: tuple[dict, list[bytes]]
+
+
+def default_directory() -> Path:
+    if os.environ.get("GRADER_CACHE_DIR"):
+        return Path(os.environ["GRADER_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "grader" / "plans"
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "?"
+
+
+def _tree_digest(root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+class PlanStore:
+    def __init__(self, directory: Path, rubric: Rubric) -> None:
+        self.directory = directory
+        material = "\n".join(
+            [
+                f"format {FORMAT}",
+                f"grader {__version__}",
+                f"python {platform.python_version()}",
+                *(f"{p} {_version(p)}" for p in ("hypothesis", "numpy", "torch")),
+                f"rubric {hashlib.sha256(rubric.path.read_bytes()).hexdigest()}",
+                f"reference {_tree_digest(rubric.reference)}",
+                hashlib.sha256(
+                    Path(__file__).parent.parent.joinpath("authoring", "strategies.py").read_bytes()
+                ).hexdigest(),
+            ]
+        )
+        self._base = hashlib.sha256(material.encode()).hexdigest()
+
+    def key(self, item: Item, *, seed: int, examples: int) -> str:
+        return hashlib.sha256(f"{self._base}|{item.id}|{item.target}|{seed}|{examples}".encode()).hexdigest()
+
+    def _path(self, key: str) -> Path:
+        return self.directory / key[:2] / f"{key}.plan"
+
+    def has(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def load(self, key: str) -> list[Entry] | None:
+        path = self._path(key)
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        try:
+            return _parse(data, key)
+        except (WireError, KeyError, TypeError, ValueError):
+            path.unlink(missing_ok=True)  # damaged: it will be made again
+            return None
+
+    def save(self, key: str, entries: list[Entry]) -> None:
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            chunks = [pack({"plan": FORMAT, "key": key, "examples": len(entries)})]
+            for entry in entries:
+                chunks.append(pack(*entry.request))
+                chunks.append(pack(*entry.reference))
+            with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".plan.", delete=False) as handle:
+                handle.write(b"".join(chunks))
+            os.replace(handle.name, path)
+        except OSError:
+            return  # a cache that cannot be written only costs time
+
+
+def _parse(data: bytes, key: str) -> list[Entry]:
+    reader = FrameReader(max_frame_bytes=_MAX_PLAN_BYTES)
+    reader.feed(data)
+    head = reader.next_frame()
+    if head is None or head[0].get("plan") != FORMAT or head[0].get("key") != key:
+        raise ValueError("not this plan")
+    entries = []
+    for _ in range(int(head[0]["examples"])):
+        request, reference = reader.next_frame(), reader.next_frame()
+        if request is None or reference is None:
+            raise ValueError("truncated plan")
+        entries.append(Entry(request=request, reference=reference))
+    if reader.pending():
+        raise ValueError("trailing bytes")
+    return entries

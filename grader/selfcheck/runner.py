@@ -1,0 +1,102 @@
+"""``grade check``: the assignment's public checks on a notebook, in the sandbox.
+
+Nothing secret takes part: no reference solution, no hidden inputs, no seed.
+The notebook runs exactly as for grading, then each rubric item gets a
+fresh worker that runs that item's public checks on the student's functions
+and sends back plain findings. Items are isolated and under the item time
+limit, as in grading.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ..errors import RubricError
+from ..escape import clean
+from ..result import CHECK_STATUSES, CheckReport, ItemCheck
+
+
+def load_public_checks(path: Path | None, rubric_path: Path, items: list[str]) -> str:
+    """The checks' source, after checking that it loads and covers the rubric's items."""
+    if path is None:
+        raise RubricError(f"{rubric_path}: public_checks: this assignment has no public checks")
+    try:
+        source = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RubricError(f"{rubric_path}: public_checks: cannot read {path}: {exc}") from None
+    from ..child import selfcheck
+
+    try:
+        namespace = selfcheck.load(source, str(path))
+    except Exception as exc:
+        raise RubricError(f"{path}: the public checks do not load: {type(exc).__name__}: {exc}") from None
+    exercises = namespace.get("EXERCISES")
+    if not isinstance(exercises, dict):
+        raise RubricError(f"{path}: EXERCISES is missing (a mapping from exercise to rubric item ids)")
+    listed = [item for group in exercises.values() for item in group]
+    unknown = sorted(set(listed) - set(items))
+    if unknown:
+        raise RubricError(f"{path}: EXERCISES names items the rubric does not have: {', '.join(unknown)}")
+    return source
+
+
+def check_notebook(path: str, *, assignment: str | None, device: str, sandbox: str) -> CheckReport:
+    from ..grading import read_with_rubric, start_session
+    from ..notebook import to_python
+    from ..sandbox.calls import CallOutcome, CallStream
+    from ..sandbox.session import DIED_UNDER, WorkerUnavailable, budget_text
+
+    started = time.monotonic()
+    notebook, rubric = read_with_rubric(path, assignment=assignment)
+    source = load_public_checks(rubric.public_checks, rubric.path, [item.id for item in rubric.items])
+    session = start_session(rubric, device=device, sandbox=sandbox, started=started)
+    items = []
+    try:
+        run = session.start(to_python(notebook.cells))
+        for item in rubric.items:
+            if session.out_of_budget():
+                items.append(ItemCheck(item.id, item.title, "timeout", f"not checked: {budget_text(rubric.limits)}"))
+                continue
+            try:
+                worker = session.open_worker(patience=3.0)
+            except WorkerUnavailable as exc:
+                items.append(ItemCheck(item.id, item.title, "crashed", f"could not be checked: {exc}"))
+                continue
+            stream = CallStream(session, worker, call_s=rubric.limits.item_s)
+            outcome = stream.result(stream.submit({"op": "selfcheck", "source": source, "item": item.id}, []))
+            stream.close()
+            if outcome.kind == "ok" and not session.outlived_by_notebook(worker):
+                outcome = CallOutcome("crashed", detail=DIED_UNDER)  # the same verdict whoever won the race
+            items.append(_item(item.id, item.title, outcome, run.defined, item.target))
+    finally:
+        session.close()
+    return CheckReport(
+        assignment=rubric.assignment,
+        submission=str(path),
+        sha256=notebook.sha256,
+        items=tuple(items),
+        sandbox=sandbox,
+        timings={"total": round(time.monotonic() - started, 3)},
+    )
+
+
+def _item(item_id: str, title: str, outcome, defined: frozenset[str], target: str) -> ItemCheck:
+    if outcome.kind == "timeout":
+        return ItemCheck(item_id, title, "timeout", f"the checks did not finish in time ({outcome.detail})")
+    if outcome.kind != "ok" or outcome.header is None:
+        return ItemCheck(item_id, title, "crashed", f"its process ended ({clean(outcome.detail)})")
+    header = outcome.header
+    status = str(header.get("status", "crashed"))
+    if status not in CHECK_STATUSES:
+        status = "crashed"
+    findings = tuple(
+        {
+            "check": clean(str(f.get("check", ""))[:300]),
+            "status": str(f.get("status")),
+            "message": clean(str(f.get("message", ""))[:600]),
+        }
+        for f in header.get("findings") or ()
+        if isinstance(f, dict)
+    )
+    return ItemCheck(item_id, title, status, clean(str(header.get("message", ""))[:600]), findings)
