@@ -197,7 +197,7 @@ class Report:
 
 
 @dataclass(frozen=True)
-class ItemCheck:
+class SelfCheckItem:
     id: str
     title: str
     status: str
@@ -206,11 +206,11 @@ class ItemCheck:
 
 
 @dataclass(frozen=True)
-class CheckReport:
+class SelfCheckReport:
     assignment: str
     submission: str
     sha256: str
-    items: tuple[ItemCheck, ...]
+    items: tuple[SelfCheckItem, ...]
     sandbox: str
     timings: dict[str, float] = field(default_factory=dict)
 

@@ -97,24 +97,15 @@ def batch(
     from ..batch.run import Settings, collect, run_batch
     from ..course.assignment import resolve
     from ..course.rubric import load_rubric
-    from ..errors import GraderError
     from ..grading import Options
     from ..report.summary import render_summary
-    from ..sandbox.launch import require as require_sandbox
 
     paths = collect(patterns)
     if assignment is not None:
         load_rubric(resolve(assignment))  # a wrong --assignment fails now, not 200 times
         if Path(assignment).exists():
             assignment = str(Path(assignment).resolve())  # workers may run elsewhere
-    if out.exists() and not out.is_dir():
-        raise GraderError(f"--out {out}: exists and is not a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise GraderError(f"--out {out}: cannot create it ({exc.strerror})") from None
-    if not os.access(out, os.W_OK):
-        raise GraderError(f"--out {out}: not writable")
+    _make_out(out)
     options = Options(
         assignment=assignment,
         device=device,
@@ -126,16 +117,7 @@ def batch(
         guess_assignment=False,  # a class is graded against the assignment the TA or each notebook names
     )
     settings = Settings(assignment=assignment, seed=seed, examples=examples, device=device, sandbox=sandbox)
-    pool: Any
-    if scheduler is None:
-        from ..batch.workers import LocalPool
-
-        require_sandbox(sandbox)
-        pool = LocalPool(jobs=min(jobs, len(paths)), options=options, formats=formats)
-    else:
-        from ..batch.workers import DaskPool
-
-        pool = DaskPool(scheduler, options=options, formats=formats)
+    pool = _pool(scheduler, options=options, formats=formats, jobs=min(jobs, len(paths)))
     shown = _Progress(enabled=not quiet)
     try:
         with shown:
@@ -158,6 +140,33 @@ def batch(
     for record in failed:
         click.echo(f"grade: {record['batch']['student']}: not graded: {record['error']}", err=True)
     return ExitCode.INTERNAL if failed else ExitCode.OK
+
+
+def _make_out(out: Path) -> None:
+    """The results folder, made if need be; refused in one line before any grading if it cannot be."""
+    from ..errors import GraderError
+
+    if out.exists() and not out.is_dir():
+        raise GraderError(f"--out {out}: exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GraderError(f"--out {out}: cannot create it ({exc.strerror})") from None
+    if not os.access(out, os.W_OK):
+        raise GraderError(f"--out {out}: not writable")
+
+
+def _pool(scheduler: str | None, *, options: Any, formats: tuple[str, ...], jobs: int) -> Any:
+    """Local warm workers (the sandbox is required here), or the Dask cluster at ``scheduler``."""
+    if scheduler is None:
+        from ..batch.workers import LocalPool
+        from ..sandbox.launch import require as require_sandbox
+
+        require_sandbox(options.sandbox)
+        return LocalPool(jobs=jobs, options=options, formats=formats)
+    from ..batch.workers import DaskPool
+
+    return DaskPool(scheduler, options=options, formats=formats)
 
 
 class _Progress:

@@ -11,6 +11,7 @@ beside the rubric; nothing is declared equivalent automatically.
 
 from __future__ import annotations
 
+import ast
 import json
 import multiprocessing
 import tempfile
@@ -23,7 +24,7 @@ import yaml
 
 from ..course.rubric import Rubric
 from ..errors import GraderError, RubricError
-from ..result import MutantVerdict, MutationReport
+from ..result import Mutant, MutantVerdict, MutationReport
 from ..sandbox.launch import BUBBLEWRAP, DEVICES
 from .operators import OPERATORS, OPTIONAL, callers, functions_of, mutants, operators_for
 
@@ -96,6 +97,32 @@ def run(
     rubric_path = resolve(assignment)
     rubric = load_rubric(rubric_path)
     with_reference(rubric)
+    solution, defined = _solution(rubric)
+    made = _mutants(rubric, defined, functions, operators)
+    reached = callers(defined)
+    covering = {
+        item.target: tuple(i.id for i in rubric.items if i.target in reached.get(item.target, {item.target}))
+        for item in rubric.items
+    }
+    with tempfile.TemporaryDirectory(prefix="grader-mutants-") as scratch:
+        baseline_notebook = _write_notebook(Path(scratch), "solution", solution, None)
+        tasks: list[_Task] = [(baseline_notebook, str(rubric_path), None, device, sandbox)]
+        for number, mutant in enumerate(made):
+            path = _write_notebook(Path(scratch), f"mutant-{number}", solution, mutant.source)
+            tasks.append((path, str(rubric_path), covering[mutant.function], device, sandbox))
+        results = _grade_all(tasks, rubric, jobs=jobs, progress=progress)
+    verdicts, warnings = _verdicts(made, results, covering, load_equivalents(rubric), functions, operators)
+    return MutationReport(
+        assignment=rubric.assignment,
+        verdicts=tuple(verdicts),
+        items=tuple(item.id for item in rubric.items),
+        time_s=time.monotonic() - started,
+        warnings=tuple(warnings),
+    )
+
+
+def _solution(rubric: Rubric) -> tuple[dict, dict[str, ast.FunctionDef]]:
+    """The instructor's solution notebook and its top-level functions, every rubric target among them."""
     if rubric.solution_notebook is None:
         raise RubricError(f"{rubric.path}: solution_notebook: needed to make mutants of the solution")
     solution = json.loads(rubric.solution_notebook.read_text(encoding="utf-8"))
@@ -105,10 +132,17 @@ def run(
         if c.get("cell_type") == "code"
     ]
     defined = functions_of(sources)
-    targets = [item.target for item in rubric.items]
-    missing = [t for t in targets if t not in defined]
+    missing = [item.target for item in rubric.items if item.target not in defined]
     if missing:
         raise RubricError(f"{rubric.solution_notebook}: does not define {', '.join(missing)}")
+    return solution, defined
+
+
+def _mutants(
+    rubric: Rubric, defined: dict[str, ast.FunctionDef], functions: tuple[str, ...], operators: tuple[str, ...]
+) -> list[Mutant]:
+    """The mutants of the chosen functions (all targets by default), by the chosen operators."""
+    targets = [item.target for item in rubric.items]
     unknown = [name for name in functions if name not in targets]
     if unknown:
         raise GraderError(
@@ -124,36 +158,40 @@ def run(
             f"(the exercise-specific ones: {', '.join(OPTIONAL)})"
         )
     chosen = tuple(operators) or operators_for(rubric.mutation_operators)
-    made = mutants(defined, list(functions) or targets, operators=chosen)
-    reached = callers(defined)
-    covering = {
-        name: tuple(item.id for item in rubric.items if item.target in reached.get(name, {name})) for name in targets
-    }
-    equivalents = load_equivalents(rubric)
-    assignment_ref = str(rubric_path)
+    return mutants(defined, list(functions) or targets, operators=chosen)
 
-    with tempfile.TemporaryDirectory(prefix="grader-mutants-") as scratch:
-        baseline_notebook = _write_notebook(Path(scratch), "solution", solution, None)
-        tasks: list[_Task] = [(baseline_notebook, assignment_ref, None, device, sandbox)]
-        for number, mutant in enumerate(made):
-            path = _write_notebook(Path(scratch), f"mutant-{number}", solution, mutant.source)
-            tasks.append((path, assignment_ref, covering[mutant.function], device, sandbox))
-        context = multiprocessing.get_context("spawn")  # the grading workers start clean: no inherited threads or CUDA
-        with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context) as pool:
-            futures = [pool.submit(_grade, task) for task in tasks]
-            results = []
-            try:
-                for done, future in enumerate(futures, start=1):
-                    results.append(future.result())
-                    if done == 1:
-                        _require_full_marks(results[0], rubric)
-                    if progress is not None:
-                        progress(done, len(tasks))
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
 
+def _grade_all(
+    tasks: list[_Task], rubric: Rubric, *, jobs: int, progress: Callable[[int, int], None] | None
+) -> list[dict[str, tuple[float, float, tuple[str, ...]]]]:
+    """Grades the solution (first: it must score full marks) and every mutant, in parallel."""
+    context = multiprocessing.get_context("spawn")  # the grading workers start clean: no inherited threads or CUDA
+    with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context) as pool:
+        futures = [pool.submit(_grade, task) for task in tasks]
+        results = []
+        try:
+            for done, future in enumerate(futures, start=1):
+                results.append(future.result())
+                if done == 1:
+                    _require_full_marks(results[0], rubric)
+                if progress is not None:
+                    progress(done, len(tasks))
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    return results
+
+
+def _verdicts(
+    made: list[Mutant],
+    results: list[dict[str, tuple[float, float, tuple[str, ...]]]],
+    covering: dict[str, tuple[str, ...]],
+    equivalents: dict[str, dict[str, str]],
+    functions: tuple[str, ...],
+    operators: tuple[str, ...],
+) -> tuple[list[MutantVerdict], list[str]]:
+    """Killed, survived or (as a person reviewed it) equivalent, per mutant; and what looks stale."""
     warnings = [
         f"the solution fails {item}: {part}, a part the rubric gives no points"
         for item, (_, _, unscored) in results[0].items()
@@ -178,13 +216,7 @@ def run(
         function, operator = (stale.split("/") + ["", ""])[:2]
         if (not functions or function in functions) and (not operators or operator in operators):
             warnings.append(f"{stale} is listed as equivalent but no such mutant is made now (source changed?)")
-    return MutationReport(
-        assignment=rubric.assignment,
-        verdicts=tuple(verdicts),
-        items=tuple(item.id for item in rubric.items),
-        time_s=time.monotonic() - started,
-        warnings=tuple(warnings),
-    )
+    return verdicts, warnings
 
 
 def _require_full_marks(baseline: dict[str, tuple[float, float, tuple[str, ...]]], rubric: Rubric) -> None:

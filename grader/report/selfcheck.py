@@ -6,14 +6,14 @@ import io
 import json
 
 from ..escape import clean
-from ..result import LATER, CheckReport
+from ..result import LATER, SelfCheckReport
 
 
-def render_json(report: CheckReport) -> str:
+def render_json(report: SelfCheckReport) -> str:
     return json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
 
 
-def render_text(report: CheckReport) -> str:
+def render_text(report: SelfCheckReport) -> str:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import RubricError
 from ..escape import clean
-from ..result import CHECK_STATUSES, CheckReport, ItemCheck
+from ..result import CHECK_STATUSES, SelfCheckItem, SelfCheckReport
 
 
 def load_public_checks(path: Path | None, rubric_path: Path, items: list[str]) -> str:
@@ -41,7 +41,7 @@ def load_public_checks(path: Path | None, rubric_path: Path, items: list[str]) -
     return source
 
 
-def check_notebook(path: str, *, assignment: str | None, device: str, sandbox: str) -> CheckReport:
+def check_notebook(path: str, *, assignment: str | None, device: str, sandbox: str) -> SelfCheckReport:
     from ..grading import read_with_rubric, start_session
     from ..notebook import to_python
     from ..sandbox.calls import CallOutcome, CallStream
@@ -56,12 +56,13 @@ def check_notebook(path: str, *, assignment: str | None, device: str, sandbox: s
         run = session.start(to_python(notebook.cells))
         for item in rubric.items:
             if session.out_of_budget():
-                items.append(ItemCheck(item.id, item.title, "timeout", f"not checked: {budget_text(rubric.limits)}"))
+                why = f"not checked: {budget_text(rubric.limits)}"
+                items.append(SelfCheckItem(item.id, item.title, "timeout", why))
                 continue
             try:
                 worker = session.open_worker(patience=3.0)
             except WorkerUnavailable as exc:
-                items.append(ItemCheck(item.id, item.title, "crashed", f"could not be checked: {exc}"))
+                items.append(SelfCheckItem(item.id, item.title, "crashed", f"could not be checked: {exc}"))
                 continue
             stream = CallStream(session, worker, call_s=rubric.limits.item_s)
             outcome = stream.result(stream.submit({"op": "selfcheck", "source": source, "item": item.id}, []))
@@ -71,7 +72,7 @@ def check_notebook(path: str, *, assignment: str | None, device: str, sandbox: s
             items.append(_item(item.id, item.title, outcome, run.defined, item.target))
     finally:
         session.close()
-    return CheckReport(
+    return SelfCheckReport(
         assignment=rubric.assignment,
         submission=str(path),
         sha256=notebook.sha256,
@@ -81,11 +82,11 @@ def check_notebook(path: str, *, assignment: str | None, device: str, sandbox: s
     )
 
 
-def _item(item_id: str, title: str, outcome, defined: frozenset[str], target: str) -> ItemCheck:
+def _item(item_id: str, title: str, outcome, defined: frozenset[str], target: str) -> SelfCheckItem:
     if outcome.kind == "timeout":
-        return ItemCheck(item_id, title, "timeout", f"the checks did not finish in time ({outcome.detail})")
+        return SelfCheckItem(item_id, title, "timeout", f"the checks did not finish in time ({outcome.detail})")
     if outcome.kind != "ok" or outcome.header is None:
-        return ItemCheck(item_id, title, "crashed", f"its process ended ({clean(outcome.detail)})")
+        return SelfCheckItem(item_id, title, "crashed", f"its process ended ({clean(outcome.detail)})")
     header = outcome.header
     status = str(header.get("status", "crashed"))
     if status not in CHECK_STATUSES:
@@ -99,4 +100,4 @@ def _item(item_id: str, title: str, outcome, defined: frozenset[str], target: st
         for f in header.get("findings") or ()
         if isinstance(f, dict)
     )
-    return ItemCheck(item_id, title, status, clean(str(header.get("message", ""))[:600]), findings)
+    return SelfCheckItem(item_id, title, status, clean(str(header.get("message", ""))[:600]), findings)
