@@ -23,20 +23,24 @@ def plan_cache(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("plans")
 
 
+def run_grader(*args: object, cwd: Path = ROOT, env: dict | None = None, timeout: float = 600):
+    """``python -m grader ARGS`` in a real subprocess, with these variables added; the CompletedProcess."""
+    return subprocess.run(
+        [sys.executable, "-m", "grader", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+    )
+
+
 @pytest.fixture
 def grade(plan_cache):
-    """Runs ``python -m grader ARGS`` in a real subprocess; returns the CompletedProcess."""
+    """Runs ``python -m grader ARGS`` in a real subprocess, with the run's plan cache; returns the CompletedProcess."""
 
     def run(*args: object, timeout: float = 600, cwd: Path = ROOT, env: dict | None = None):
-        environment = {**os.environ, "GRADER_CACHE_DIR": str(plan_cache), **(env or {})}
-        return subprocess.run(
-            [sys.executable, "-m", "grader", *map(str, args)],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            cwd=cwd,
-            env=environment,
-        )
+        return run_grader(*args, cwd=cwd, env={"GRADER_CACHE_DIR": str(plan_cache), **(env or {})}, timeout=timeout)
 
     return run
 

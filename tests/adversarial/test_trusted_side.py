@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import ROOT, SAMPLES, SHORT_LIMITS
+from conftest import ROOT, SAMPLES, SHORT_LIMITS, run_grader
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap (apt-get install bubblewrap)")
 
@@ -54,7 +54,7 @@ class Repo:
         self.rubric = evil / "rubric.yaml"
         self.rubric.write_text(rubric)
         # The bundle: `grade bundle` imports the reference (so the payload fires once here), then the marker goes.
-        made = run_grade("bundle", self.rubric, "-o", root / "evil.zip", cwd=root)
+        made = run_grader("bundle", self.rubric, "-o", root / "evil.zip", cwd=root)
         assert made.returncode == 0, made.stderr
         assert self.marker.exists(), "the payload did not run: the tests below would prove nothing"
         self.marker.unlink()
@@ -67,17 +67,6 @@ class Repo:
         path = self.root / name
         nbformat.write(nb, str(path))
         return path
-
-
-def run_grade(*args: object, cwd: Path, env: dict | None = None, timeout: float = 600):
-    return subprocess.run(
-        [sys.executable, "-m", "grader", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-    )
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +95,7 @@ ATTACKS = ("absolute", "relative", "dotdot", "bundle", "absolute_bundle", "paren
 def test_grade_refuses_a_rubric_named_by_the_notebook(repo, attack, plan_cache):
     value = attacks(repo)[attack]
     notebook = repo.notebook(f"grade_{attack}.ipynb", value)
-    done = run_grade(notebook.name, cwd=repo.root, env={"GRADER_CACHE_DIR": str(plan_cache)})
+    done = run_grader(notebook.name, cwd=repo.root, env={"GRADER_CACHE_DIR": str(plan_cache)})
     assert done.returncode == 2, done.stderr
     assert done.stdout == ""
     lines = done.stderr.strip().splitlines()
@@ -121,7 +110,7 @@ def test_grade_refuses_a_rubric_named_by_the_notebook(repo, attack, plan_cache):
 def test_the_same_rubric_named_by_the_ta_is_accepted_and_the_disagreement_reported(repo, plan_cache):
     notebook = repo.notebook("ta_path.ipynb", "autograd-basics")
     for given in (repo.rubric, repo.bundle):
-        done = run_grade(
+        done = run_grader(
             "-f", "json", "-a", given, notebook.name, cwd=repo.root, env={"GRADER_CACHE_DIR": str(plan_cache)}
         )
         assert done.returncode == 0, done.stderr
@@ -131,7 +120,7 @@ def test_the_same_rubric_named_by_the_ta_is_accepted_and_the_disagreement_report
         assert report["notebook"]["assignment_mismatch"] is True
         assert repo.marker.exists(), f"-a {given}: the TA's own rubric was not loaded"
         repo.marker.unlink()
-    text = run_grade("-a", repo.rubric, notebook.name, cwd=repo.root, env={"GRADER_CACHE_DIR": str(plan_cache)})
+    text = run_grader("-a", repo.rubric, notebook.name, cwd=repo.root, env={"GRADER_CACHE_DIR": str(plan_cache)})
     assert "the notebook says it is assignment 'autograd-basics', but it was graded as 'evil-basics'" in text.stdout
     repo.marker.unlink()
 
@@ -139,10 +128,10 @@ def test_the_same_rubric_named_by_the_ta_is_accepted_and_the_disagreement_report
 def test_grade_check_refuses_it_too_and_takes_the_tas_choice(repo):
     for attack in ("absolute", "dotdot", "bundle"):
         notebook = repo.notebook(f"check_{attack}.ipynb", attacks(repo)[attack])
-        done = run_grade("check", notebook.name, cwd=repo.root)
+        done = run_grader("check", notebook.name, cwd=repo.root)
         assert done.returncode == 2, done.stderr
         assert done.stderr.count("\n") == 1 and "is not an assignment id" in done.stderr
-    accepted = run_grade(
+    accepted = run_grader(
         "check", "-a", repo.rubric, repo.notebook("check_ta.ipynb", "autograd-basics").name, cwd=repo.root
     )
     assert accepted.returncode == 0, accepted.stderr
@@ -163,7 +152,7 @@ def test_grade_batch_rejects_those_notebooks_and_grades_the_rest(repo, plan_cach
 
     out = tmp_path / "out"
     env = {"GRADER_CACHE_DIR": str(plan_cache)}
-    done = run_grade("batch", hand_ins, "--out", out, "-q", "--jobs", "2", cwd=repo.root, env=env)
+    done = run_grader("batch", hand_ins, "--out", out, "-q", "--jobs", "2", cwd=repo.root, env=env)
     assert done.returncode == 0, done.stderr
     records = {p.stem: json.loads(p.read_text()) for p in (out / "reports").glob("*.json")}
     outcomes = {student: record["batch"]["outcome"] for student, record in records.items()}
@@ -185,7 +174,9 @@ def test_grade_batch_rejects_those_notebooks_and_grades_the_rest(repo, plan_cach
 
     # The TA's --assignment wins for every notebook, whatever it says (the deep one is still malformed).
     ta_out = tmp_path / "ta"
-    done = run_grade("batch", hand_ins, "--out", ta_out, "-q", "--jobs", "2", "-a", repo.rubric, cwd=repo.root, env=env)
+    done = run_grader(
+        "batch", hand_ins, "--out", ta_out, "-q", "--jobs", "2", "-a", repo.rubric, cwd=repo.root, env=env
+    )
     assert done.returncode == 0, done.stderr
     records = {p.stem: json.loads(p.read_text()) for p in (ta_out / "reports").glob("*.json")}
     assert {s: r["batch"]["outcome"] for s, r in records.items()} == {
