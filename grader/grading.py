@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._version import __version__
+from .sandbox.execution import NotebookRun
 from .sandbox.launch import BUBBLEWRAP, DEVICES
 from .sandbox.launch import require as require_sandbox
-from .sandbox.session import NotebookRun, Session
+from .sandbox.session import Session
 
 if TYPE_CHECKING:
     from .course.assignment import Assignment

@@ -25,7 +25,8 @@ from ..observe.observation import Observation, ObservationError, decode
 from ..observe.reference import ReferenceRunner
 from ..result import ItemResult, MisconceptionHit
 from ..sandbox.calls import CallOutcome, CallStream
-from ..sandbox.session import DIED_UNDER, TOTAL_LIMIT, Session, Worker, WorkerUnavailable
+from ..sandbox.execution import TOTAL_LIMIT, WorkerUnavailable
+from ..sandbox.session import DIED_UNDER, Session, Worker
 from .feedback import Failure, budget_result, build_result, missing_result, unavailable_result
 from .model import RAISED, Example, ItemSetup, Verdict
 from .plans import Entry, PlanStore
@@ -430,10 +431,16 @@ class ItemGrader:
         return Failure(
             case=verdict.example.case,
             parts=parts,
-            problems={name: verdict.problems.get(name, []) for name in parts},
+            problems={name: verdict.problems.get(name, []) for name in self._in_rubric_order(parts)},
             error=verdict.student.error,
             misconceptions=tuple(hits),
         )
+
+    def _in_rubric_order(self, parts: frozenset[str]) -> list[str]:
+        """``parts`` in the order the rubric lists them (then any other, sorted): never the frozenset's own
+        order, which changes with the interpreter's hash seed, and with it the report."""
+        ordered = [name for name, _ in self.setup.parts if name in parts]
+        return ordered + sorted(parts - set(ordered))
 
     def _run_alternative(self, fn: Callable, case: Case) -> Observation:
         header, blobs = case.request(self.item.target, seed=self.call_seed)

@@ -15,7 +15,7 @@ from ..escape import clean
 from ..observe.case import Case
 from ..observe.compare import Mismatch
 from ..result import ItemResult, MisconceptionHit, PartResult
-from ..sandbox.session import TOTAL_LIMIT, budget_text
+from ..sandbox.execution import TOTAL_LIMIT, budget_text
 from .model import RAISED, Example, ItemSetup, Verdict
 
 if TYPE_CHECKING:

@@ -14,7 +14,8 @@ import time
 from dataclasses import dataclass
 
 from ..child.wire import FrameTimeout, WireError
-from .session import TOTAL_LIMIT, Session, Worker, budget_text
+from .execution import TOTAL_LIMIT, budget_text
+from .session import Session, Worker
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,8 @@ def check_notebook(path: str, *, assignment: str | None, device: str, sandbox: s
     from ..grading import read_with_rubric, start_session
     from ..notebook import to_python
     from ..sandbox.calls import CallOutcome, CallStream
-    from ..sandbox.session import DIED_UNDER, WorkerUnavailable, budget_text
+    from ..sandbox.execution import WorkerUnavailable, budget_text
+    from ..sandbox.session import DIED_UNDER
 
     started = time.monotonic()
     notebook, rubric = read_with_rubric(path, assignment=assignment)
