@@ -88,9 +88,7 @@ def read_notebook(path: str | os.PathLike[str], *, max_bytes: int = MAX_NOTEBOOK
             raise NotebookError(f"{shown}: not a Jupyter notebook: cell {i} has a source that is not text")
         code_cells.append(CodeCell(index=i, source=source))
 
-    metadata = doc.get("metadata")
-    grader_meta = metadata.get("grader") if isinstance(metadata, dict) else None
-    assignment = grader_meta.get("assignment") if isinstance(grader_meta, dict) else None
+    assignment = grader_metadata(doc).get("assignment")
     if assignment is not None and not isinstance(assignment, str):
         assignment = json.dumps(assignment, ensure_ascii=False)[:200]
     return Notebook(
@@ -103,6 +101,13 @@ def read_notebook(path: str | os.PathLike[str], *, max_bytes: int = MAX_NOTEBOOK
         magics=tuple(m for c in code_cells for m in _magics(c)),
         warnings=_schema_warnings(doc),
     )
+
+
+def grader_metadata(doc: object) -> dict:
+    """The notebook's ``metadata.grader`` (untrusted: what it holds is checked where it is used), or {}."""
+    metadata = doc.get("metadata") if isinstance(doc, dict) else None
+    grader = metadata.get("grader") if isinstance(metadata, dict) else None
+    return grader if isinstance(grader, dict) else {}
 
 
 def parse(data: bytes, shown: str) -> object:

@@ -27,7 +27,7 @@ from .._version import __version__
 from ..errors import GraderError, NotebookError
 from ..escape import clean
 from ..files import write_atomically
-from ..notebook import parse
+from ..notebook import grader_metadata, parse
 from .gradebook import write_gradebook, write_summary
 
 RECORDS = "reports"
@@ -142,9 +142,7 @@ def _hash_and_student(path: Path) -> tuple[str | None, str | None]:
         doc = parse(data, str(path))
     except NotebookError:
         return digest, None  # its grading says what is wrong with it
-    meta = doc.get("metadata") if isinstance(doc, dict) else None
-    grader_meta = meta.get("grader") if isinstance(meta, dict) else None
-    student = grader_meta.get("student") if isinstance(grader_meta, dict) else None
+    student = grader_metadata(doc).get("student")
     if not isinstance(student, str) or not student.strip():
         return digest, None
     return digest, clean(student.strip()[:100])

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from ..errors import ExitCode
+from ..errors import ExitCode, GraderError
 from .common import (
     batch_assignment_option,
     cache_dir_option,
@@ -144,8 +144,6 @@ def batch(
 
 def _make_out(out: Path) -> None:
     """The results folder, made if need be; refused in one line before any grading if it cannot be."""
-    from ..errors import GraderError
-
     if out.exists() and not out.is_dir():
         raise GraderError(f"--out {out}: exists and is not a folder")
     try:

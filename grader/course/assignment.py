@@ -102,7 +102,7 @@ def resolve(name: str | None) -> Path:
     command line says; a notebook's value goes through ``for_notebook``.
     """
     if name is None:
-        return _course_rubric(_sole_assignment(None))
+        return _rubric_file(_sole_assignment(None))
     if name.endswith(".zip"):
         from .bundle import extract
 
@@ -127,19 +127,19 @@ def for_notebook(given: str | None, declared: str | None, notebook: str, *, gues
     if given is not None:
         return resolve(given)
     if declared is not None:
-        return _course_rubric(declared_id(declared, notebook))
+        return _rubric_file(declared_id(declared, notebook))
     if not guess:
         raise NotebookError(
             f"{notebook}: the notebook does not name its assignment (metadata.grader.assignment); "
             "name it with --assignment"
         )
-    return _course_rubric(_sole_assignment(notebook))
+    return _rubric_file(_sole_assignment(notebook))
 
 
 def declared_id(declared: str, notebook: str) -> str:
     """A notebook's assignment value, if it is an id of this course; otherwise one clear line."""
-    known = known_assignments()
-    if _ID.fullmatch(declared) and declared in known:
+    known = known_assignments()  # every one an id: a path never is
+    if declared in known:
         return declared
     from ..escape import clean
 
@@ -182,11 +182,18 @@ def _course_rubric(name: str) -> Path:
             f"unknown assignment '{name}': no course directory (set GRADER_COURSE to the folder holding rubrics/)"
         )
     known = known_assignments()
-    if not _ID.fullmatch(name) or name not in known:
+    if name not in known:
         hint = difflib.get_close_matches(name, known, n=1)
         extra = f" (did you mean '{hint[0]}'?)" if hint else (f" ({_known(known)})" if known else "")
         raise AssignmentNotFound(f"unknown assignment '{name}'{extra}")
-    return root / "rubrics" / f"{name}.yaml"
+    return _rubric_file(name)
+
+
+def _rubric_file(known_id: str) -> Path:
+    """The rubric of an id already found among ``known_assignments()`` (so the course directory exists)."""
+    root = course_dir()
+    assert root is not None
+    return root / "rubrics" / f"{known_id}.yaml"
 
 
 def load(name: str | None) -> Assignment:

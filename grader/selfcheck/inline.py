@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,21 +25,27 @@ from ..errors import GraderError
 
 
 def _checks(assignment: str | None) -> dict[str, Any]:
-    candidates = []
-    if os.environ.get("GRADER_PUBLIC_CHECKS"):
-        candidates.append(Path(os.environ["GRADER_PUBLIC_CHECKS"]))
-    candidates.append(Path.cwd() / "public_checks.py")
-    from ..course.assignment import course_dir
-
-    root = course_dir()
-    if root is not None:
-        candidates.append(root / "assignments" / _assignment(assignment) / "public_checks.py")
-    for path in candidates:
+    if assignment is not None:
+        _assignment(assignment)  # a value the student passed is refused whichever file is used
+    for path in _candidates(assignment):
         if path.is_file():
             return load(path.read_text(encoding="utf-8"), str(path))
     raise FileNotFoundError(
         "no public checks found: put public_checks.py (from the assignment's folder) next to this notebook"
     )
+
+
+def _candidates(assignment: str | None) -> Iterator[Path]:
+    """Where the public checks may be, in order; the course's copy (and so the assignment's id, which
+    may mean reading the notebook) only once the others are not there."""
+    if os.environ.get("GRADER_PUBLIC_CHECKS"):
+        yield Path(os.environ["GRADER_PUBLIC_CHECKS"])
+    yield Path.cwd() / "public_checks.py"
+    from ..course.assignment import course_dir
+
+    root = course_dir()
+    if root is not None:
+        yield root / "assignments" / _assignment(assignment) / "public_checks.py"
 
 
 def _assignment(given: str | None) -> str:
