@@ -32,10 +32,24 @@ from __future__ import annotations
 
 from ..observe.compare import kind_of
 from ..observe.observation import Fact, Kind, Observation, TensorFact
-from .api import Backward, Case, Check, Evidence, ForwardBackward, LinearArg, Misconception, Part, TensorArg
+from .api import (
+    Backward,
+    Case,
+    Check,
+    Evidence,
+    ForwardBackward,
+    FunctionArg,
+    GradCheck,
+    LinearArg,
+    Misconception,
+    Part,
+    PathBackward,
+    SequentialArg,
+    TensorArg,
+)
 from .autograd import MISCONCEPTIONS as AUTOGRAD_MISCONCEPTIONS
 from .autograd import edge_arrays, edge_labels, side_effects, unchanged
-from .strategies import arrays, float_dtypes, labels, sizes
+from .strategies import arrays, float_dtypes, functions, labels, sizes
 
 __all__ = [
     "AUTOGRAD_MISCONCEPTIONS",
@@ -45,17 +59,22 @@ __all__ = [
     "Evidence",
     "Fact",
     "ForwardBackward",
+    "FunctionArg",
+    "GradCheck",
     "Kind",
     "LinearArg",
     "Misconception",
     "Observation",
     "Part",
+    "PathBackward",
+    "SequentialArg",
     "TensorArg",
     "TensorFact",
     "arrays",
     "edge_arrays",
     "edge_labels",
     "float_dtypes",
+    "functions",
     "kind_of",
     "labels",
     "side_effects",

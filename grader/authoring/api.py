@@ -8,7 +8,17 @@ from dataclasses import dataclass, field
 import numpy as np
 from hypothesis import strategies as st
 
-from ..observe.case import Backward, Case, ForwardBackward, LinearArg, TensorArg
+from ..observe.case import (
+    Backward,
+    Case,
+    ForwardBackward,
+    FunctionArg,
+    GradCheck,
+    LinearArg,
+    PathBackward,
+    SequentialArg,
+    TensorArg,
+)
 from ..observe.compare import Mismatch
 from ..observe.observation import Fact, Observation
 
@@ -18,9 +28,13 @@ __all__ = [
     "Check",
     "Evidence",
     "ForwardBackward",
+    "FunctionArg",
+    "GradCheck",
     "LinearArg",
     "Misconception",
     "Part",
+    "PathBackward",
+    "SequentialArg",
     "TensorArg",
 ]
 
@@ -108,9 +122,11 @@ class Evidence:
             if isinstance(arg, TensorArg):
                 out[name] = arg.data
             elif isinstance(arg, LinearArg):
-                out[f"{name}.weight"] = arg.weight
-                if arg.bias is not None:
-                    out[f"{name}.bias"] = arg.bias
+                out.update(_layer_values(name, arg))
+            elif isinstance(arg, SequentialArg):
+                for i, layer in enumerate(arg.layers):
+                    if isinstance(layer, LinearArg):
+                        out.update(_layer_values(f"{name}.{i}", layer))
             elif isinstance(arg, list):
                 for i, item in enumerate(arg):
                     if isinstance(item, TensorArg):
@@ -140,6 +156,13 @@ class Evidence:
             if other.raised or not self.same(student, other, patterns):
                 return False
         return True
+
+
+def _layer_values(path: str, layer: LinearArg) -> dict[str, np.ndarray]:
+    out = {f"{path}.weight": layer.weight}
+    if layer.bias is not None:
+        out[f"{path}.bias"] = layer.bias
+    return out
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,9 @@ from functools import lru_cache
 import numpy as np
 from hypothesis import strategies as st
 
+from ..child.functions import CATALOGUE
+from ..observe.case import FunctionArg
+
 ELEMENTWISE_MAX = 4
 BYTES_MAX = 64
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -118,3 +121,30 @@ def sizes(low: int, high: int, *, small: int | None = None, one_in: int = 4) -> 
         return st.integers(low, high)
     short, whole = st.integers(low, small), st.integers(low, high)
     return st.integers(0, one_in - 1).flatmap(lambda k: whole if k == one_in - 1 else short)
+
+
+# Catalogue entries that are linear (or constant) when x has a single element.
+_NEED_TWO = ("logsumexp", "softmax")
+
+
+def functions(
+    n: int, dtype: np.dtype, *, vector: bool, outputs: tuple[int, int] = (1, 8)
+) -> st.SearchStrategy[FunctionArg]:
+    """A function of x with shape (n,) from the catalogue (``grader.child.functions``), with drawn parameters.
+
+    ``vector``: functions to shape (m,) (m drawn from ``outputs`` where the
+    function has a matrix ``A``, else m = n); otherwise to a 0-dim tensor.
+    Shrinking moves towards the first entry of the catalogue.
+    """
+    names = [k for k, e in CATALOGUE.items() if e.vector == vector and (n > 1 or k not in _NEED_TWO)]
+    dtype = np.dtype(dtype)
+
+    @st.composite
+    def draw_function(draw) -> FunctionArg:
+        name = draw(st.sampled_from(names))
+        m = draw(st.integers(*outputs))
+        shapes = {"A": (m, n), "b": (m,), "a": (n,)}
+        params = tuple((p, draw(arrays(shapes[p], dtype, low=-1, high=1))) for p in CATALOGUE[name].params)
+        return FunctionArg(name, params)
+
+    return draw_function()

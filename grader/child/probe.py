@@ -24,6 +24,8 @@ from typing import Any
 
 import torch
 
+from . import functions
+
 MAX_TEXT = 2000
 MAX_ITEMS = 64
 MAX_DEPTH = 4
@@ -127,26 +129,67 @@ def _build(spec: dict, blobs: list[bytes], device: str) -> tuple[Any, Any]:
         container = list(values)
         return container, ("list", container, [(v, tr) for v, tr in items])
     if kind == "linear":
-        weight = _tensor_from(spec["weight"], blobs, device)
-        out_features, in_features = weight.shape
-        bias_spec = spec.get("bias")
-        module = torch.nn.Linear(
-            in_features, out_features, bias=bias_spec is not None, dtype=weight.dtype, device=device
-        )
-        params = {"weight": spec["weight"]}
-        if bias_spec is not None:
-            params["bias"] = bias_spec
-        tracked = {}
-        for name, pspec in params.items():
-            param = getattr(module, name)
-            with torch.no_grad():
-                param.copy_(_tensor_from(pspec, blobs, device))
-            param.requires_grad_(bool(pspec.get("rg", True)))
-            if pspec.get("grad") is not None:
-                param.grad = _tensor_from(pspec["grad"], blobs, device)
-            tracked[name] = (param, param._version)
+        module, tracked = _linear(spec, blobs, device)
         return module, ("module", module, tracked)
+    if kind == "sequential":
+        layers, tracked = [], {}
+        for i, layer in enumerate(_items(spec.get("layers"))):
+            if layer.get("k") == "linear":
+                built, params = _linear(layer, blobs, device)
+                tracked.update({f"{i}.{name}": value for name, value in params.items()})
+            elif layer.get("k") in _ACTIVATIONS:
+                built = _ACTIVATIONS[layer["k"]]()
+            else:
+                raise ProtocolError(f"unknown layer {layer.get('k')!r}")
+            layers.append(built)
+        module = torch.nn.Sequential(*layers)
+        return module, ("module", module, tracked)
+    if kind == "function":
+        params = spec.get("params")
+        if not isinstance(params, dict):
+            raise ProtocolError("a function's parameters are not a mapping")
+        try:
+            fn = functions.build(str(spec.get("fn")), {str(n): _tensor_from(p, blobs, device) for n, p in params.items()})
+        except KeyError as exc:
+            raise ProtocolError(f"no such function in the catalogue: {exc}") from None
+        return fn, ("plain",)
     raise ProtocolError(f"unknown argument kind {kind!r}")
+
+
+_ACTIVATIONS: dict[str, Callable[[], torch.nn.Module]] = {
+    "tanh": torch.nn.Tanh,
+    "relu": torch.nn.ReLU,
+    "sigmoid": torch.nn.Sigmoid,
+}
+
+
+def _items(value: Any) -> list[dict]:
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ProtocolError("expected a list of specs")
+    return value
+
+
+def _linear(spec: dict, blobs: list[bytes], device: str) -> tuple[torch.nn.Linear, dict[str, tuple[Any, int]]]:
+    """An nn.Linear with the given parameters; its parameters to track, by name."""
+    weight = _tensor_from(spec["weight"], blobs, device)
+    if weight.dim() != 2:
+        raise ProtocolError("a linear layer's weight must be 2-dim")
+    out_features, in_features = weight.shape
+    bias_spec = spec.get("bias")
+    module = torch.nn.Linear(in_features, out_features, bias=bias_spec is not None, dtype=weight.dtype, device=device)
+    params = {"weight": spec["weight"]}
+    if bias_spec is not None:
+        params["bias"] = bias_spec
+    tracked = {}
+    for name, pspec in params.items():
+        param = getattr(module, name)
+        with torch.no_grad():
+            param.copy_(_tensor_from(pspec, blobs, device))
+        param.requires_grad_(bool(pspec.get("rg", True)))
+        if pspec.get("grad") is not None:
+            param.grad = _tensor_from(pspec["grad"], blobs, device)
+        tracked[name] = (param, param._version)
+    return module, tracked
 
 
 def reset_state(seed: int, device: str = "cpu") -> None:
@@ -326,7 +369,7 @@ def _observe_arg(tracked: Any, blobs: _Blobs) -> dict | None:
         module, params = tracked[1], tracked[2]
         by_name: dict[str, dict] = {}
         for name, (original, version0) in params.items():
-            current = getattr(module, name, None)
+            current = _attribute_at(module, name)
             if isinstance(current, torch.Tensor):
                 obs = _observe_leaf(current, version0 if current is original else None, blobs)
             else:
@@ -335,6 +378,17 @@ def _observe_arg(tracked: Any, blobs: _Blobs) -> dict | None:
             by_name[name] = obs
         return {"k": "module", "cls": _class_name(module), "params": by_name}
     raise ProtocolError(f"unknown tracked kind {kind!r}")
+
+
+def _attribute_at(module: Any, dotted: str) -> Any:
+    """``module.0.weight`` read through plain attribute access; None where a step is missing."""
+    current = module
+    for step in dotted.split("."):
+        try:
+            current = getattr(current, step)
+        except Exception:
+            return None
+    return current
 
 
 _SHORT = reprlib.Repr()  # keyword arguments only from Python 3.12
@@ -379,7 +433,8 @@ def _message(exc: BaseException) -> str:
 # -- the call ----------------------------------------------------------------------
 
 
-def _then(action: dict, ret: Any, args: dict[str, Any], blobs_in: list[bytes], device: str) -> None:
+def _then(action: dict, ret: Any, call: Callable[[list[Any]], Any], args: dict[str, Any], blobs_in, device: str) -> Any:
+    """Runs one follow-up action; returns the value it observes, if it has one."""
     op = action.get("op")
     with torch.enable_grad():
         if op == "backward":
@@ -388,13 +443,36 @@ def _then(action: dict, ret: Any, args: dict[str, Any], blobs_in: list[bytes], d
                 target = ret[action["index"]]
             if not isinstance(target, torch.Tensor):
                 raise TypeError(f"backward() needs a tensor, the call returned {_class_name(target)}")
-            torch.autograd.backward(target)
+            grad = None
+            if action.get("grad") is not None:
+                grad = _tensor_from(action["grad"], blobs_in, device).to(target.dtype)
+            torch.autograd.backward(target, grad)
         elif op == "forward_backward":
             module = args[action["module"]]
             x = _tensor_from(action["input"], blobs_in, device)
             module(x).sum().backward()
+        elif op == "path_backward":
+            x = args[action["arg"]]
+            weights = _tensor_from(action["weights"], blobs_in, device).to(x.dtype)
+            torch.autograd.backward((x * weights).sum())
+        elif op == "gradcheck":
+            return _gradcheck(call, args, str(action.get("arg")))
         else:
             raise ProtocolError(f"unknown follow-up action {op!r}")
+    return None
+
+
+def _gradcheck(call: Callable[[list[Any]], Any], args: dict[str, Any], name: str) -> bool:
+    """gradcheck of the function in float64 over the argument ``name``, the others as given."""
+    if name not in args or not isinstance(args[name], torch.Tensor):
+        raise ProtocolError(f"gradcheck over {name!r}, which is not a tensor argument")
+    names = list(args)
+    x = _detach(args[name]).to(torch.float64).requires_grad_(True)
+
+    def over(t: torch.Tensor) -> Any:
+        return call([t if n == name else args[n] for n in names])
+
+    return bool(torch.autograd.gradcheck(over, (x,), raise_exception=False, nondet_tol=0.0))
 
 
 def run_call(
@@ -442,13 +520,16 @@ def run_call(
             then = []
             for action in request["then"]:
                 step: dict[str, Any] = {"label": action.get("label", action.get("op")), "error": None}
+                value = None
                 try:
-                    _then(action, ret, by_name, blobs, device)
+                    value = _then(action, ret, lambda vs: fn(*vs), by_name, blobs, device)
                 except ProtocolError:
                     raise
                 except catch as exc:
                     step["error"] = describe_exception(exc)
                 with _observing():
+                    if value is not None:
+                        step["value"] = observe_value(value, out)
                     step["args"] = {n: _observe_arg(tr, out) for n, (_, tr) in zip(names, built, strict=True)}
                 then.append(step)
             reply["then"] = then

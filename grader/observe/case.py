@@ -40,15 +40,55 @@ class LinearArg:
     bias_grad: np.ndarray | None = None
 
 
-Arg = TensorArg | LinearArg | float | int | bool | list
+@dataclass(frozen=True, eq=False)
+class FunctionArg:
+    """A function from the catalogue (``grader.child.functions``), built in the child from its parameters."""
+
+    name: str
+    params: tuple[tuple[str, np.ndarray], ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
+class SequentialArg:
+    """An ``nn.Sequential`` of linear layers and activations (``"tanh"``, ``"relu"``, ``"sigmoid"``)."""
+
+    layers: tuple[LinearArg | str, ...]
+
+
+ACTIVATIONS = ("tanh", "relu", "sigmoid")
+Arg = TensorArg | LinearArg | SequentialArg | FunctionArg | float | int | bool | list
+
+
+@dataclass(frozen=True, eq=False)
 class Backward:
-    """Call ``backward()`` on the returned tensor (or on ``result[index]``)."""
+    """Call ``backward()`` on the returned tensor (or on ``result[index]``).
+
+    ``grad`` is the upstream gradient (``result.backward(grad)``): a drawn one
+    shows a backward that ignores it, which a tensor of ones hides.
+    """
 
     index: int | None = None
     label: str = "after backward()"
+    grad: np.ndarray | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class PathBackward:
+    """``(arg * weights).sum().backward()`` on a caller's tensor: a fresh path that
+    bypasses the function, so any hook left on the caller's tensor shows."""
+
+    arg: str
+    weights: np.ndarray
+    label: str = "after another backward through x"
+
+
+@dataclass(frozen=True)
+class GradCheck:
+    """``torch.autograd.gradcheck`` of the function in float64, in its argument ``arg``
+    (the other arguments as they are); the step's value is whether it passed."""
+
+    arg: str
+    label: str = "gradcheck"
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,7 +100,7 @@ class ForwardBackward:
     label: str = "after a forward and backward pass"
 
 
-Action = Backward | ForwardBackward
+Action = Backward | ForwardBackward | PathBackward | GradCheck
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,21 +136,18 @@ class Case:
     def from_request(cls, header: dict, blobs: list[bytes]) -> Case:
         """The inverse of ``request``, for examples replayed from a stored plan."""
         args = tuple((str(spec["name"]), _decode(spec, blobs)) for spec in header["args"])
-        then: list[Action] = []
-        for action in header.get("then") or ():
-            if action["op"] == "backward":
-                then.append(Backward(index=action.get("index"), label=action["label"]))
-            else:
-                then.append(
-                    ForwardBackward(
-                        module=action["module"], input=_array(action["input"], blobs), label=action["label"]
-                    )
-                )
+        then = [_decode_action(action, blobs) for action in header.get("then") or ()]
         return cls(args=args, grad_mode=header.get("grad_mode", "enabled"), then=tuple(then))
 
     def describe(self) -> str:
-        parts = [f"{name} = {_describe(arg)}" for name, arg in self.args]
+        parts = [
+            _describe(arg).replace("f(x)", f"{name}(x)", 1) if isinstance(arg, FunctionArg) else f"{name} = {_describe(arg)}"
+            for name, arg in self.args
+        ]
         text = ", ".join(parts)
+        shown = [a for a in self.then if isinstance(a, PathBackward) or (isinstance(a, Backward) and a.grad is not None)]
+        if shown:
+            text += "; then " + "; ".join(describe_action(a) for a in shown)
         if self.grad_mode == "no_grad":
             text += ", called inside torch.no_grad()"
         elif self.grad_mode == "inference":
@@ -135,6 +172,12 @@ def _arg_arrays(arg: Arg):
         yield arg.data
     elif isinstance(arg, LinearArg):
         yield arg.weight
+    elif isinstance(arg, SequentialArg):
+        for layer in arg.layers:
+            yield from _arg_arrays(layer)
+    elif isinstance(arg, FunctionArg):
+        for _, values in arg.params:
+            yield values
     elif isinstance(arg, list):
         for item in arg:
             yield from _arg_arrays(item)
@@ -162,6 +205,10 @@ def _encode(arg: Arg, blobs: list[bytes]) -> dict:
             if arg.bias_grad is not None:
                 bias["grad"] = _tensor_spec(arg.bias_grad.astype(arg.weight.dtype), blobs)
         return {"k": "linear", "weight": weight, "bias": bias}
+    if isinstance(arg, SequentialArg):
+        return {"k": "sequential", "layers": [_encode_layer(layer, blobs) for layer in arg.layers]}
+    if isinstance(arg, FunctionArg):
+        return {"k": "function", "fn": arg.name, "params": {n: _tensor_spec(v, blobs) for n, v in arg.params}}
     if isinstance(arg, bool):
         return {"k": "bool", "v": arg}
     if isinstance(arg, int):
@@ -171,6 +218,14 @@ def _encode(arg: Arg, blobs: list[bytes]) -> dict:
     if isinstance(arg, list):
         return {"k": "list", "items": [_encode(item, blobs) for item in arg]}
     raise TypeError(f"cannot send an argument of type {type(arg).__name__}")
+
+
+def _encode_layer(layer: LinearArg | str, blobs: list[bytes]) -> dict:
+    if isinstance(layer, str):
+        if layer not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {layer!r}; one of {ACTIVATIONS}")
+        return {"k": layer}
+    return _encode(layer, blobs)
 
 
 def _array(spec: dict, blobs: list[bytes]) -> np.ndarray:
@@ -195,18 +250,55 @@ def _decode(spec: dict, blobs: list[bytes]) -> Arg:
         )
     if kind == "list":
         return [_decode(item, blobs) for item in spec["items"]]
+    if kind == "sequential":
+        layers = tuple(layer["k"] if layer["k"] in ACTIVATIONS else _decode(layer, blobs) for layer in spec["layers"])
+        return SequentialArg(layers)  # type: ignore[arg-type]
+    if kind == "function":
+        return FunctionArg(spec["fn"], tuple((n, _array(p, blobs)) for n, p in spec["params"].items()))
     return {"float": float, "int": int, "bool": bool}[kind](spec["v"])
 
 
 def _encode_action(action: Action, blobs: list[bytes]) -> dict:
     if isinstance(action, Backward):
-        return {"op": "backward", "index": action.index, "label": action.label}
+        spec = {"op": "backward", "index": action.index, "label": action.label}
+        if action.grad is not None:
+            spec["grad"] = _tensor_spec(action.grad, blobs)
+        return spec
+    if isinstance(action, PathBackward):
+        return {"op": "path_backward", "arg": action.arg, "weights": _tensor_spec(action.weights, blobs), "label": action.label}
+    if isinstance(action, GradCheck):
+        return {"op": "gradcheck", "arg": action.arg, "label": action.label}
     return {
         "op": "forward_backward",
         "module": action.module,
         "input": _tensor_spec(action.input, blobs),
         "label": action.label,
     }
+
+
+def _decode_action(action: dict, blobs: list[bytes]) -> Action:
+    op, label = action["op"], action["label"]
+    if op == "backward":
+        grad = _array(action["grad"], blobs) if action.get("grad") is not None else None
+        return Backward(index=action.get("index"), label=label, grad=grad)
+    if op == "path_backward":
+        return PathBackward(arg=action["arg"], weights=_array(action["weights"], blobs), label=label)
+    if op == "gradcheck":
+        return GradCheck(arg=action["arg"], label=label)
+    return ForwardBackward(module=action["module"], input=_array(action["input"], blobs), label=label)
+
+
+def describe_action(action: Action) -> str:
+    """What a follow-up action does, for feedback (``then x.grad = ...``)."""
+    if isinstance(action, Backward):
+        if action.grad is None:
+            return "backward() on the result"
+        return f"backward(g) on the result with g = {format_array(action.grad)}"
+    if isinstance(action, PathBackward):
+        return f"({action.arg} * w).sum().backward() with w = {format_array(action.weights)}"
+    if isinstance(action, GradCheck):
+        return f"torch.autograd.gradcheck in float64 over {action.arg}"
+    return f"{action.module}(x).sum().backward() with x = {format_array(action.input)}"
 
 
 def _describe(arg: Arg) -> str:
@@ -230,11 +322,42 @@ def _describe(arg: Arg) -> str:
         if grads:
             text += f" (stale {' and '.join(grads)} already set)"
         return text
+    if isinstance(arg, SequentialArg):
+        return _describe_sequential(arg)
+    if isinstance(arg, FunctionArg):
+        return _describe_function(arg)
     if isinstance(arg, float):
         return format_number(arg)
     if isinstance(arg, list):
         return "[" + ", ".join(_describe(item) for item in arg) + "]"
     return repr(arg)
+
+
+_LAYER_NAMES = {"tanh": "nn.Tanh()", "relu": "nn.ReLU()", "sigmoid": "nn.Sigmoid()"}
+
+
+def _describe_sequential(arg: SequentialArg) -> str:
+    layers, weights = [], []
+    for i, layer in enumerate(arg.layers):
+        if isinstance(layer, str):
+            layers.append(_LAYER_NAMES[layer])
+            continue
+        out_f, in_f = layer.weight.shape
+        layers.append(f"nn.Linear({in_f}, {out_f})")
+        weights.append(f"[{i}].weight = {format_array(layer.weight)}")
+        if layer.bias is not None:
+            weights.append(f"[{i}].bias = {format_array(layer.bias.astype(layer.weight.dtype))}")
+    return f"nn.Sequential({', '.join(layers)}) with " + ", ".join(weights)
+
+
+def _describe_function(arg: FunctionArg) -> str:
+    from ..child.functions import CATALOGUE
+
+    entry = CATALOGUE.get(arg.name)
+    text = entry.formula if entry is not None else arg.name
+    if arg.params:
+        text += " with " + ", ".join(f"{n} = {format_array(v)}" for n, v in arg.params)
+    return text
 
 
 def _array_data(array: np.ndarray) -> dict:
@@ -257,6 +380,17 @@ def _data(arg: Arg) -> Any:
             "weight": _array_data(arg.weight),
             "bias": None if arg.bias is None else _array_data(arg.bias),
             "stale_grads": [n for n, g in (("weight", arg.weight_grad), ("bias", arg.bias_grad)) if g is not None],
+        }
+    if isinstance(arg, SequentialArg):
+        return {"module": "Sequential", "layers": [layer if isinstance(layer, str) else _data(layer) for layer in arg.layers]}
+    if isinstance(arg, FunctionArg):
+        from ..child.functions import CATALOGUE
+
+        entry = CATALOGUE.get(arg.name)
+        return {
+            "function": arg.name,
+            "formula": entry.formula if entry is not None else arg.name,
+            "params": {n: _array_data(v) for n, v in arg.params},
         }
     if isinstance(arg, list):
         return [_data(item) for item in arg]

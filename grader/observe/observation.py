@@ -6,12 +6,16 @@ checked. Facts are keyed by path, for example::
 
     return[1]                  the second returned tensor
     return[1].requires_grad    whether it requires grad
+    return.node                the class name of its grad_fn ("SoftClipBackward"), or None
     params[0]                  the caller's first tensor, after the call
     params[0].same_object      whether the caller's list still holds it
     params[0].grad_cleared     whether its .grad is None or all zeros
     params[0].now              what the list holds instead, if it was replaced
     grad_mode                  grad mode right after the call
     after backward(): t.grad   t.grad once backward() ran on the result
+    critic.0.weight.grad       a module argument's parameter, by its name in the module
+    gradcheck: error message   what a follow-up step raised, if it did
+    gradcheck: value           what a follow-up step observed (True when gradcheck passed)
 """
 
 from __future__ import annotations
@@ -118,6 +122,10 @@ class _Decoder:
             label = str(step.get("label"))[:100]
             step_error = step.get("error")
             self.facts[f"{label}: error"] = None if step_error is None else str(step_error.get("type"))[:200]
+            if step_error is not None:
+                self.facts[f"{label}: error message"] = str(step_error.get("message"))[:300]
+            if "value" in step:
+                self.value(f"{label}: value", step["value"])
             for name, arg in (step.get("args") or {}).items():
                 if arg is not None:
                     self.arg(f"{label}: {name}", arg)
@@ -149,6 +157,7 @@ class _Decoder:
         self.facts[path] = self.tensor(spec)
         self.facts[f"{path}.requires_grad"] = bool(spec.get("rg"))
         self.facts[f"{path}.grad_fn"] = spec.get("grad_fn") is not None
+        self.facts[f"{path}.node"] = None if spec.get("grad_fn") is None else str(spec["grad_fn"])[:200]
 
     def value(self, path: str, spec: Any) -> None:
         if not isinstance(spec, dict):
