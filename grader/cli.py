@@ -21,6 +21,7 @@ from .commands.bundle import bundle
 from .commands.check import check
 from .commands.grade import grade
 from .commands.mutate import mutate
+from .commands.new import new
 from .errors import ExitCode, GraderError
 
 DEFAULT = "notebook"
@@ -51,7 +52,7 @@ def cli() -> None:
     """Grade PyTorch autograd exercises handed in as Jupyter notebooks."""
 
 
-for command in (grade, batch, check, assign, bundle, mutate):
+for command in (grade, batch, check, assign, bundle, mutate, new):
     cli.add_command(command)
 
 
