@@ -1,0 +1,209 @@
+"""Public self-checks of the autograd-advanced assignment: `grade check notebook.ipynb`, or `grader.check("a1")`.
+
+They use only what the exercises state (the formulas, the rules for every function) and torch's own autograd on
+a few fixed inputs. They are not the grading, which draws many more inputs: passing them is necessary, not sufficient.
+"""
+
+import torch
+import torch.nn as nn
+
+EXERCISES = {
+    "a1": ["a1.forward", "a1.backward"],
+    "a2": ["a2.reverse"],
+    "a3": ["a3.hvp", "a3.penalty"],
+    "a4": ["a4.accumulate"],
+    "a5": ["a5.stop_grad"],
+    "a6": ["a6.jacobian"],
+}
+
+_rng = torch.Generator().manual_seed(2025)
+F32, F64 = torch.float32, torch.float64
+
+
+def _uniform(shape, low, high, dtype=F32):
+    return (low + (high - low) * torch.rand(shape, generator=_rng, dtype=F64)).to(dtype)
+
+
+def _filled(module, dtype):  # parameters drawn from this file's generator (the global seed untouched)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(_uniform(p.shape, -1, 1))
+    return module.to(dtype)
+
+
+def _call(check, fn, *args, inputs, names):  # and the rules for every function: inputs untouched, grad mode
+    before = check.snapshot(*inputs)
+    out = check.call(fn, *args)
+    check.untouched(f"the caller's {', '.join(names.split())} untouched", before, inputs, names)
+    check.grad_mode_restored()
+    return out
+
+
+def _in_graph(check, out, what, hint):
+    return check.expect(getattr(out, "requires_grad", False), f"{what} requires grad", hint)
+
+
+def _grads_none(check, params, owner, hint):
+    check.expect(all(p.grad is None for p in params), f"the call leaves {owner}'s .grad None", hint)
+
+
+def _grads(tensors):
+    return [torch.zeros_like(t) if t.grad is None else t.grad.clone() for t in tensors]
+
+
+def _no_hooks_left(check, tensors, names):  # a later backward() reaching them by another path adds exactly its own
+    before, weights = _grads(tensors), [_uniform(t.shape, -1, 1, t.dtype) for t in tensors]
+    sum((t * w).sum() for t, w in zip(tensors, weights, strict=True)).backward()
+    for name, t, b, w in zip(names.split(), tensors, before, weights, strict=True):
+        check.close(f"no hook left on {name}: a later backward() adds exactly its gradient", t.grad, b + w)
+
+
+def _close_grads(check, name, params, wanted):
+    for p, want in zip(params, wanted, strict=True):  # want None: no dependence, .grad None or zeros
+        got, want = (p.grad, want) if want is not None else (_grads([p])[0], torch.zeros_like(p))
+        check.close(name, got, want, rtol=1e-4, atol=1e-5)
+
+
+# -- exercise 1 ----------------------------------------------------------------------
+
+_CLIPS = ((torch.tensor([-10, -1, 0, 0.5, 3]), 2.0), (_uniform((3, 4), -50, 50, F64), 0.5), (torch.tensor(1.7), 10.0))
+
+
+def a1_forward(check, soft_clip):
+    for x, c in _CLIPS:
+        out = _call(check, soft_clip, x, c, inputs=(x,), names="x")
+        check.close("soft_clip(x, c) = c·tanh(x/c)", out, c * torch.tanh(x / c))
+        out = check.call(soft_clip, x.clone().requires_grad_(True), c)
+        node = type(getattr(out, "grad_fn", None)).__name__
+        check.expect(
+            node == "SoftClipBackward", "the result's grad_fn is SoftClipBackward", f"got {node}: use SoftClip.apply"
+        )
+
+
+def a1_backward(check, soft_clip):
+    for x, c in _CLIPS:
+        leaf = x.clone().requires_grad_(True)
+        out = check.call(soft_clip, leaf, c)
+        if not _in_graph(check, out, "the result", "build it with SoftClip.apply(x, c)"):
+            return
+        g = _uniform(out.shape, -2, 2, x.dtype)  # not all ones: backward must use grad_out
+        out.backward(g)
+        want = g * (1 - torch.tanh(x / c) ** 2)
+        check.close("x.grad = g·(1 − tanh²(x/c)) for an upstream gradient g", leaf.grad, want)
+        _no_hooks_left(check, [leaf], "x")
+    x = _uniform((3, 4), -3, 3, F64).requires_grad_(True)
+    passed = torch.autograd.gradcheck(lambda t: check.call(soft_clip, t, 1.5), (x,), raise_exception=False)
+    check.expect(passed, "torch.autograd.gradcheck passes in float64", "backward does not match finite differences")
+
+
+# -- exercise 2 ----------------------------------------------------------------------
+
+
+def a2_reverse(check, grad_reverse):
+    for shape, lam, dtype in (((5,), 0.5, F32), ((2, 3), 3.0, F64), ((), 0.0, F64)):
+        x = _uniform(shape, -100, 100, dtype).requires_grad_(True)
+        x.grad = _uniform(shape, -1, 1, dtype) if lam > 1 else None  # a .grad the call must leave as it is
+        out = _call(check, grad_reverse, x, lam, inputs=(x,), names="x")
+        check.close("the result has the values of x", out, x.detach())
+        if not _in_graph(check, out, "the result", "do not detach it"):
+            return
+        g, old = _uniform(shape, -2, 2, dtype), _grads([x])[0]
+        out.backward(g)
+        check.close("backward() with upstream g adds −lam·g to x.grad", x.grad, old - lam * g)
+        _no_hooks_left(check, [x], "x")
+
+
+# -- exercise 3 ----------------------------------------------------------------------
+
+
+def _scalar_fs(A):
+    return lambda x: (torch.sin(x) * x**2).sum(), lambda x: torch.logsumexp(x, 0), lambda x: ((A @ x) ** 4).sum()
+
+
+def a3_hvp(check, hvp):
+    for n, dtype in ((1, F64), (5, F32), (16, F64)):
+        for f in _scalar_fs(_uniform((n, n), -1, 1, dtype)):
+            x, v = _uniform((n,), -3, 3, dtype), _uniform((n,), -3, 3, dtype)
+            got = _call(check, hvp, f, x, v, inputs=(x, v), names="x v")
+            tol = {"rtol": 1e-7, "atol": 1e-9} if dtype == F64 else {"rtol": 1e-4, "atol": 1e-4}
+            want = torch.autograd.functional.hvp(f, x, v)[1]
+            check.close("H(x) @ v, exact (as torch.autograd.functional.hvp gives it)", got, want, **tol)
+            check.detached("the result is detached", got)
+
+
+def _penalty(critic, x, create_graph=False):  # the exercise's formula: mean over rows of (‖input gradient‖ − 1)²
+    x = x.detach().clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(critic(x).sum(), x, create_graph=create_graph)
+    return ((g.norm(dim=1) - 1) ** 2).mean()
+
+
+def a3_penalty(check, gradient_penalty):
+    for d, h, N, dtype in ((2, 5, 6, F32), (1, 1, 1, F64), (8, 16, 32, F64)):
+        critic = _filled(nn.Sequential(nn.Linear(d, h), nn.Tanh(), nn.Linear(h, 1)), dtype)
+        params, x = list(critic.parameters()), _uniform((N, d), -3, 3, dtype)
+        gp = _call(check, gradient_penalty, critic, x, inputs=(x,), names="x")
+        check.close("mean over rows of (‖∂critic(x)ᵢ/∂xᵢ‖₂ − 1)²", gp, _penalty(critic, x))
+        _grads_none(check, params, "the critic", "take the input gradient with torch.autograd.grad, not backward()")
+        if not _in_graph(check, gp, "the penalty", "use create_graph=True and do not detach"):
+            return
+        gp.backward()
+        wanted = torch.autograd.grad(_penalty(critic, x, True), params, allow_unused=True)
+        _close_grads(check, "penalty.backward() fills the critic's .grad with the penalty's gradient", params, wanted)
+        _no_hooks_left(check, params, "weight1 bias1 weight2 bias2")
+
+
+# -- exercise 4 ----------------------------------------------------------------------
+
+
+def a4_accumulate(check, accumulate_grads_):
+    for d, N, micro, dtype in ((3, 10, 3, F32), (2, 7, 7, F64), (4, 5, 1, F64)):
+        model = _filled(nn.Linear(d, 1), dtype)
+        params, X, y = list(model.parameters()), _uniform((N, d), -3, 3, dtype), _uniform((N,), -3, 3, dtype)
+        for p in params:
+            p.grad = torch.ones_like(p) if micro < N else None  # a stale .grad must not count
+        W, b = (p.detach().clone().requires_grad_(True) for p in params)
+        full = (((X @ W.T + b).squeeze(1) - y) ** 2).mean()  # the exercise's full-batch loss
+        wanted = torch.autograd.grad(full, (W, b))
+        loss = _call(check, accumulate_grads_, model, X, y, micro, inputs=(X, y), names="X y")
+        check.close("returns the full-batch loss as a Python float", loss, float(full.detach()))
+        same = [p is q and torch.equal(p, r) for p, q, r in zip(model.parameters(), params, (W, b), strict=True)]
+        check.expect(all(same), "the parameters: same objects, same values", "do not update or replace them")
+        _close_grads(check, ".grad holds the full-batch gradient (chunk losses weighted by size/N)", params, wanted)
+        _no_hooks_left(check, params, "weight bias")
+
+
+# -- exercise 5 ----------------------------------------------------------------------
+
+
+def a5_stop_grad(check, consistency_loss):
+    for d, k, N, dtype in ((3, 2, 4, F32), (1, 1, 1, F64), (8, 8, 32, F64)):
+        net = _filled(nn.Linear(d, k), dtype)
+        params, x1, x2 = list(net.parameters()), _uniform((N, d), -3, 3, dtype), _uniform((N, d), -3, 3, dtype)
+        loss = _call(check, consistency_loss, net, x1, x2, inputs=(x1, x2), names="x1 x2")
+        W, b = (p.detach().clone().requires_grad_(True) for p in params)
+        want = ((x1 @ W.T + b - (x2 @ W.T + b).detach()) ** 2).mean()  # the x2 branch: a constant
+        check.close("mean((net(x1) − net(x2))²)", loss, want.detach())
+        _grads_none(check, params, "the net", "do not call backward() inside the function")
+        if not _in_graph(check, loss, "the loss", "detach only the x2 branch"):
+            return
+        loss.backward()
+        wanted = torch.autograd.grad(want, (W, b))
+        _close_grads(check, "gradient only through the x1 branch (net(x2).detach())", params, wanted)
+        _no_hooks_left(check, params, "weight bias")
+
+
+# -- exercise 6 ----------------------------------------------------------------------
+
+
+def _vector_fs(A, b):
+    square = [lambda x: torch.softmax(x, 0), lambda x: x * torch.cumsum(x, 0)] if A.shape[0] == A.shape[1] else []
+    return [lambda x: torch.tanh(A @ x + b), *square]
+
+
+def a6_jacobian(check, jacobian):
+    for n, m, dtype in ((4, 3, F32), (5, 5, F64), (1, 1, F64)):
+        for f in _vector_fs(_uniform((m, n), -1, 1, dtype), _uniform((m,), -1, 1, dtype)):
+            x = _uniform((n,), -3, 3, dtype)
+            J = _call(check, jacobian, f, x, inputs=(x,), names="x")
+            check.close("J[i, j] = ∂f(x)ᵢ/∂xⱼ, shape (m, n)", J, torch.autograd.functional.jacobian(f, x))
+            check.detached("the result is detached", J)
