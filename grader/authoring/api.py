@@ -142,12 +142,14 @@ class Evidence:
     ) -> bool:
         """Does the student's observation match ``alternative``'s on these parts (or facts)?
 
-        By default the comparison covers the facts of the parts that failed.
+        By default the comparison covers the facts of the parts that failed
+        (none when the call itself raised).
         """
         if facts is not None:
             patterns = tuple(facts)
         else:
-            names = tuple(parts) if parts is not None else tuple(self.failed)
+            known = {part.name for part in self.check.parts}
+            names = tuple(parts) if parts is not None else tuple(n for n in self.failed if n in known)
             patterns = tuple(p for name in names for p in self.check.part(name).facts)
         if not patterns:
             return False

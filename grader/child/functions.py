@@ -42,7 +42,6 @@ def _logsumexp(p: Mapping[str, torch.Tensor]) -> Callable[[torch.Tensor], torch.
 
 
 def _quartic(p: Mapping[str, torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
-    import torch
 
     A = p["A"]
     return lambda x: 0.25 * ((A @ x) ** 4).sum()

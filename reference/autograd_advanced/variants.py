@@ -75,4 +75,3 @@ def consistency_detaching_x1(net, x1, x2):
 
 def jacobian_transposed(f, x):
     return torch.autograd.functional.jacobian(f, x.detach()).T.contiguous()
-
