@@ -129,27 +129,30 @@ def _build(spec: dict, blobs: list[bytes], device: str) -> tuple[Any, Any]:
         container = list(values)
         return container, ("list", container, [(v, tr) for v, tr in items])
     if kind == "linear":
-        module, tracked = _linear(spec, blobs, device)
-        return module, ("module", module, tracked)
+        linear, tracked = _linear(spec, blobs, device)
+        return linear, ("module", linear, tracked)
     if kind == "sequential":
-        layers, tracked = [], {}
+        layers: list[torch.nn.Module] = []
+        tracked = {}
         for i, layer in enumerate(_items(spec.get("layers"))):
             if layer.get("k") == "linear":
-                built, params = _linear(layer, blobs, device)
-                tracked.update({f"{i}.{name}": value for name, value in params.items()})
+                built, layer_params = _linear(layer, blobs, device)
+                tracked.update({f"{i}.{name}": value for name, value in layer_params.items()})
+                layers.append(built)
             elif layer.get("k") in _ACTIVATIONS:
-                built = _ACTIVATIONS[layer["k"]]()
+                layers.append(_ACTIVATIONS[layer["k"]]())
             else:
                 raise ProtocolError(f"unknown layer {layer.get('k')!r}")
-            layers.append(built)
-        module = torch.nn.Sequential(*layers)
-        return module, ("module", module, tracked)
+        sequential = torch.nn.Sequential(*layers)
+        return sequential, ("module", sequential, tracked)
     if kind == "function":
-        params = spec.get("params")
-        if not isinstance(params, dict):
+        fn_params = spec.get("params")
+        if not isinstance(fn_params, dict):
             raise ProtocolError("a function's parameters are not a mapping")
         try:
-            fn = functions.build(str(spec.get("fn")), {str(n): _tensor_from(p, blobs, device) for n, p in params.items()})
+            fn = functions.build(
+                str(spec.get("fn")), {str(n): _tensor_from(p, blobs, device) for n, p in fn_params.items()}
+            )
         except KeyError as exc:
             raise ProtocolError(f"no such function in the catalogue: {exc}") from None
         return fn, ("plain",)

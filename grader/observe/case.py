@@ -141,11 +141,15 @@ class Case:
 
     def describe(self) -> str:
         parts = [
-            _describe(arg).replace("f(x)", f"{name}(x)", 1) if isinstance(arg, FunctionArg) else f"{name} = {_describe(arg)}"
+            _describe(arg).replace("f(x)", f"{name}(x)", 1)
+            if isinstance(arg, FunctionArg)
+            else f"{name} = {_describe(arg)}"
             for name, arg in self.args
         ]
         text = ", ".join(parts)
-        shown = [a for a in self.then if isinstance(a, PathBackward) or (isinstance(a, Backward) and a.grad is not None)]
+        shown = [
+            a for a in self.then if isinstance(a, PathBackward) or (isinstance(a, Backward) and a.grad is not None)
+        ]
         if shown:
             text += "; then " + "; ".join(describe_action(a) for a in shown)
         if self.grad_mode == "no_grad":
@@ -174,7 +178,8 @@ def _arg_arrays(arg: Arg):
         yield arg.weight
     elif isinstance(arg, SequentialArg):
         for layer in arg.layers:
-            yield from _arg_arrays(layer)
+            if isinstance(layer, LinearArg):
+                yield layer.weight
     elif isinstance(arg, FunctionArg):
         for _, values in arg.params:
             yield values
@@ -260,12 +265,17 @@ def _decode(spec: dict, blobs: list[bytes]) -> Arg:
 
 def _encode_action(action: Action, blobs: list[bytes]) -> dict:
     if isinstance(action, Backward):
-        spec = {"op": "backward", "index": action.index, "label": action.label}
+        spec: dict[str, Any] = {"op": "backward", "index": action.index, "label": action.label}
         if action.grad is not None:
             spec["grad"] = _tensor_spec(action.grad, blobs)
         return spec
     if isinstance(action, PathBackward):
-        return {"op": "path_backward", "arg": action.arg, "weights": _tensor_spec(action.weights, blobs), "label": action.label}
+        return {
+            "op": "path_backward",
+            "arg": action.arg,
+            "weights": _tensor_spec(action.weights, blobs),
+            "label": action.label,
+        }
     if isinstance(action, GradCheck):
         return {"op": "gradcheck", "arg": action.arg, "label": action.label}
     return {
@@ -382,7 +392,10 @@ def _data(arg: Arg) -> Any:
             "stale_grads": [n for n, g in (("weight", arg.weight_grad), ("bias", arg.bias_grad)) if g is not None],
         }
     if isinstance(arg, SequentialArg):
-        return {"module": "Sequential", "layers": [layer if isinstance(layer, str) else _data(layer) for layer in arg.layers]}
+        return {
+            "module": "Sequential",
+            "layers": [layer if isinstance(layer, str) else _data(layer) for layer in arg.layers],
+        }
     if isinstance(arg, FunctionArg):
         from ..child.functions import CATALOGUE
 
