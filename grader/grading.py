@@ -28,6 +28,7 @@ from ._version import __version__
 from .sandbox.execution import NotebookRun
 from .sandbox.launch import BUBBLEWRAP, DEVICES
 from .sandbox.launch import require as require_sandbox
+from .sandbox.packages import require_packages
 from .sandbox.session import Session
 
 if TYPE_CHECKING:
@@ -52,6 +53,9 @@ class Options:
     items: tuple[str, ...] | None = None  # grade only these rubric items (mutation testing); None: all
     unscored_parts: bool = False  # also judge the check's parts the rubric gives no points (mutation testing)
     warm_children: bool = False  # fork each child from this process's warm zygote (batch workers; grader.zygote)
+    # Refuse (exit 3) when a package of the rubric's packages: is not importable where the notebook runs;
+    # a local grade batch checks once, before grading, and its workers do not.
+    check_packages: bool = True
 
 
 def grade_notebook(
@@ -66,7 +70,12 @@ def grade_notebook(
     notebook, rubric = read_with_rubric(path, assignment=options.assignment, guess=options.guess_assignment)
     # The child starts now: importing torch there overlaps the rest of the work here.
     session = start_session(
-        rubric, device=options.device, sandbox=options.sandbox, warm=options.warm_children, started=started
+        rubric,
+        device=options.device,
+        sandbox=options.sandbox,
+        warm=options.warm_children,
+        started=started,
+        check_packages=options.check_packages,
     )
     from .course.assignment import with_reference
     from .judging.plans import PlanStore
@@ -88,7 +97,7 @@ def grade_notebook(
         ):
             import torch  # noqa: F401  - the reference will run: import while the child starts up
         run = session.start(cells)
-        reference = ReferenceRunner(lambda: assignment.solution, device_as=run.device)
+        reference = ReferenceRunner(lambda: assignment.solution, device_as=run.device, rubric=rubric.path)
         graders = _item_graders(graded, assignment, options, seeds, session, reference, notebook, run, plans)
         timings = {"notebook": round(run.time_s, 3)}
         items = _grade_items(graders, ahead=1 if run.forked_workers else 0, timings=timings, progress=progress)
@@ -178,9 +187,17 @@ def read_with_rubric(
     return notebook, load_rubric(for_notebook(assignment, notebook.assignment, notebook.path, guess=guess))
 
 
-def start_session(rubric: Rubric, *, device: str, sandbox: str, warm: bool = False, started: float) -> Session:
-    """The notebook's sandboxed child, starting now, under the rubric's limits and its total time budget."""
+def start_session(
+    rubric: Rubric, *, device: str, sandbox: str, warm: bool = False, started: float, check_packages: bool = True
+) -> Session:
+    """The notebook's sandboxed child, starting now, under the rubric's limits and its total time budget.
+
+    Refused first where the child cannot run: no sandbox, or (``check_packages``) a package of the
+    rubric's ``packages:`` that the child's interpreter cannot import (``grade`` and ``grade check``).
+    """
     require_sandbox(sandbox)
+    if check_packages:
+        require_packages(rubric.packages, sandbox=sandbox)
     session = Session(device=device, limits=rubric.limits, sandbox=sandbox, warm=warm)
     session.stop_at = started + rubric.limits.total_s  # nothing the notebook does holds a worker longer
     session.launch()

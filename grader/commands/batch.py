@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -22,6 +22,9 @@ from .common import (
     seed_option,
 )
 
+if TYPE_CHECKING:
+    from ..course.rubric import Rubric
+
 EXTRA_FORMATS = ("html", "markdown", "junit", "gradescope", "classroom", "yaml", "text")
 
 
@@ -35,8 +38,9 @@ EXTRA_FORMATS = ("html", "markdown", "junit", "gradescope", "classroom", "yaml",
         "metadata.grader.student, else its file name (with its folder's name where names repeat). "
         "Exit status: 0 every notebook has a result (a file that is not a gradable notebook gets "
         "its error in the gradebook); 2 bad command line or no notebooks; 3 the grader failed on "
-        "some notebook (shown in the gradebook; --resume retries them); 130 interrupted (every "
-        "finished result is kept; --resume grades the rest)."
+        "some notebook (shown in the gradebook; --resume retries them), or cannot grade here (no "
+        "sandbox; a package of the rubric's packages: not installed, checked before grading); "
+        "130 interrupted (every finished result is kept; --resume grades the rest)."
     ),
 )
 @click.argument("patterns", nargs=-1, required=True, metavar="SUBMISSIONS...")
@@ -101,10 +105,13 @@ def batch(
     from ..report.summary import render_summary
 
     paths = collect(patterns)
+    rubric = None
     if assignment is not None:
-        load_rubric(resolve(assignment))  # a wrong --assignment fails now, not 200 times
+        rubric = load_rubric(resolve(assignment))  # a wrong --assignment fails now, not 200 times
         if Path(assignment).exists():
             assignment = str(Path(assignment).resolve())  # workers may run elsewhere
+    if scheduler is None:  # the notebooks run here: their packages are checked once, now, not in each worker
+        _require_packages(rubric, sandbox=sandbox)
     _make_out(out)
     options = Options(
         assignment=assignment,
@@ -114,6 +121,7 @@ def batch(
         examples=examples,
         plan_cache=plan_cache(cache_dir, no_cache=no_cache),
         warm_children=True,
+        check_packages=scheduler is not None,  # on a Dask cluster each worker checks its own interpreter
         guess_assignment=False,  # a class is graded against the assignment the TA or each notebook names
     )
     settings = Settings(assignment=assignment, seed=seed, examples=examples, device=device, sandbox=sandbox)
@@ -140,6 +148,24 @@ def batch(
     for record in failed:
         click.echo(f"grade: {record['batch']['student']}: not graded: {record['error']}", err=True)
     return ExitCode.INTERNAL if failed else ExitCode.OK
+
+
+def _require_packages(rubric: Rubric | None, *, sandbox: str) -> None:
+    """The rubric's ``packages:`` importable here; without --assignment, those of every assignment of the
+    course, since each notebook may name any of them (a rubric that does not load is left to its notebooks)."""
+    from ..course.assignment import known_assignments, resolve
+    from ..course.rubric import load_rubric
+    from ..errors import RubricError
+    from ..sandbox.packages import require_packages
+
+    rubrics = [rubric] if rubric is not None else []
+    if rubric is None:
+        for known in known_assignments():
+            try:
+                rubrics.append(load_rubric(resolve(known)))
+            except RubricError:
+                continue
+    require_packages([package for r in rubrics for package in r.packages], sandbox=sandbox)
 
 
 def _make_out(out: Path) -> None:

@@ -12,7 +12,11 @@ from .common import assignment_option, check_writable, device_option, emit, outp
 
 @click.command(
     "check",
-    epilog="Exit status: 0 every public check passed, 1 some did not, 2 bad input, 3 the grader failed.",
+    epilog=(
+        "Exit status: 0 every public check passed, 1 some did not, 2 bad input, 3 the grader failed "
+        "or cannot run the notebook here (no sandbox; a package the rubric's packages: lists is not "
+        "installed: the line says what to pip install)."
+    ),
 )
 @click.argument("submission", type=click.Path(path_type=Path, dir_okay=True, exists=False))
 @assignment_option

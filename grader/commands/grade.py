@@ -31,7 +31,8 @@ from .common import (
     context_settings={"help_option_names": ["-h", "--help"]},
     epilog=(
         "Exit status: 0 graded (whatever the score), 1 graded but below --fail-under, "
-        "2 bad input or command line, 3 the grader itself failed."
+        "2 bad input or command line, 3 the grader itself failed or cannot grade here (no sandbox; "
+        "a package the rubric's packages: lists is not installed: the line says what to pip install)."
     ),
 )
 @click.argument("submission", type=click.Path(path_type=Path, dir_okay=True, exists=False))

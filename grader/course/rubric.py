@@ -36,6 +36,33 @@ _TOLERANCES = {
     "properties": {dtype: _TOLERANCE for dtype in DTYPES},
 }
 _SECONDS = {"type": "number", "exclusiveMinimum": 0, "maximum": 86400}
+# packages: what students may import beyond torch, numpy and matplotlib (grader.sandbox.packages).
+_MODULE = r"^[A-Za-z_][A-Za-z0-9_]*$"  # a top-level module: `import sklearn`
+_DISTRIBUTION = r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$"  # a name pip installs (PEP 508)
+_PATTERNS = {
+    _MODULE: "not a top-level module name (as in `import sklearn`; where pip's name differs, "
+    "write {import: sklearn, pip: scikit-learn})",
+    _DISTRIBUTION: "not a package name pip installs (letters, digits, '.', '_', '-'; no version)",
+}
+_PACKAGES = {
+    "type": "array",
+    "uniqueItems": True,
+    "items": {
+        "description": "a module name, or {import: MODULE, pip: NAME}",
+        "anyOf": [
+            {"type": "string", "pattern": _MODULE},
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["import"],
+                "properties": {
+                    "import": {"type": "string", "pattern": _MODULE},
+                    "pip": {"type": "string", "pattern": _DISTRIBUTION},
+                },
+            },
+        ],
+    },
+}
 _BYTES = {"type": "integer", "minimum": 1024}
 _LIMIT_KEYS = {
     "notebook_seconds": ("notebook_s", _SECONDS),
@@ -60,6 +87,7 @@ SCHEMA: dict[str, Any] = {
         "public_checks": {"type": "string", "minLength": 1},
         "solution_notebook": {"type": "string", "minLength": 1},
         "mutation_operators": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
+        "packages": _PACKAGES,
         "seed": {"type": "integer", "minimum": 0},
         "examples": {"type": "integer", "minimum": 1, "maximum": 100000},
         "limits": {
@@ -113,6 +141,14 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Package:
+    """One of the rubric's ``packages:``: a package students may import beyond torch, numpy and matplotlib."""
+
+    module: str  # what the notebook imports (`import sklearn`)
+    pip: str  # what pip installs (`scikit-learn`); the module's name where they are the same
+
+
+@dataclass(frozen=True)
 class Item:
     id: str
     title: str
@@ -142,6 +178,8 @@ class Rubric:
     items: tuple[Item, ...]
     # The exercise-specific mistakes `grade mutate` also makes for this assignment (grader.mutation.operators).
     mutation_operators: tuple[str, ...] = ()
+    # What the notebooks may import beyond torch, numpy and matplotlib: it must be importable where they run.
+    packages: tuple[Package, ...] = ()
 
     @property
     def max_score(self) -> float:
@@ -192,6 +230,11 @@ def validate(data: Any, shown: str) -> None:
     errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
         raise RubricError(f"{shown}: {_explain(errors[0])}")
+    seen: set[str] = set()
+    for i, package in enumerate(_packages(data.get("packages"))):
+        if package.module in seen:
+            raise RubricError(f"{shown}: packages[{i}]: lists '{package.module}' twice")
+        seen.add(package.module)
 
 
 def key_path(parts) -> str:
@@ -205,6 +248,13 @@ def _explain(error) -> str:
     where = key_path(error.absolute_path)
     prefix = f"{where}: " if where else ""
     schema, instance, kind = error.schema, error.instance, error.validator
+    if kind in ("anyOf", "oneOf"):
+        # The alternative of the value's own kind (a string, a mapping) says best what is wrong with it.
+        same_kind = [e for e in error.context or () if _is_type(instance, schema[kind][e.relative_schema_path[0]])]
+        if same_kind:
+            return _explain(min(same_kind, key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path)))))
+        if "description" in schema:
+            return f"{prefix}expected {schema['description']}, found {_shown(instance)}"
     if kind == "additionalProperties" and isinstance(instance, dict):
         allowed = list(schema.get("properties", {}))
         extra = [k for k in instance if k not in allowed]
@@ -227,6 +277,8 @@ def _explain(error) -> str:
     if kind in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
         op = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}[kind]
         return f"{prefix}must be {op} {error.validator_value}, found {_shown(instance)}"
+    if kind == "pattern" and error.validator_value in _PATTERNS:
+        return f"{prefix}{_shown(instance)} is {_PATTERNS[error.validator_value]}"
     if kind == "pattern":
         return f"{prefix}{_shown(instance)} is not a valid value here (allowed: letters, digits, '_', '-', '.')"
     if kind in ("minItems", "minProperties"):
@@ -236,6 +288,21 @@ def _explain(error) -> str:
     if kind == "uniqueItems":
         return f"{prefix}lists the same entry twice"
     return f"{prefix}{error.message}"
+
+
+def _is_type(value: Any, schema: dict) -> bool:
+    kind = schema.get("type")
+    return {"string": isinstance(value, str), "object": isinstance(value, dict)}.get(str(kind), False)
+
+
+def _packages(data: list | None) -> tuple[Package, ...]:
+    """The validated ``packages:`` list: a module name, or ``{import: MODULE, pip: NAME}``."""
+    return tuple(
+        Package(module=entry, pip=entry)
+        if isinstance(entry, str)
+        else Package(module=entry["import"], pip=entry.get("pip", entry["import"]))
+        for entry in data or ()
+    )
 
 
 def _shown(value: Any) -> str:
@@ -286,6 +353,7 @@ def _build(data: dict, path: Path) -> Rubric:
         public_checks=(path.parent / data["public_checks"]).resolve() if "public_checks" in data else None,
         solution_notebook=(path.parent / data["solution_notebook"]).resolve() if "solution_notebook" in data else None,
         mutation_operators=tuple(data.get("mutation_operators", ())),
+        packages=_packages(data.get("packages")),
         seed=int(data.get("seed", 0)),
         examples=examples,
         limits=limits,
