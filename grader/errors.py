@@ -33,7 +33,19 @@ class NotebookError(GraderError):
 
 
 class RubricError(GraderError):
-    """A rubric file (or the reference it names) is invalid."""
+    """A rubric file (or the reference it names) is invalid: the course material, the instructor's to fix.
+
+    The same for every notebook graded with it, so ``grade batch`` stops on it (finished results kept)
+    instead of charging it to a student.
+    """
+
+
+class ReferenceBroken(RubricError):
+    """The reference package misbehaves on its own check, seen only once it runs (``grader.judging.instructor``).
+
+    A fact pattern that matches nothing the reference's observation has, or the reference raising on an
+    input its check draws: never graded, exit 2 naming the rubric file, the item and its check.
+    """
 
 
 class AssignmentNotFound(GraderError):

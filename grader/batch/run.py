@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .._version import __version__
-from ..errors import GraderError, NotebookError
+from ..errors import GraderError, NotebookError, RubricError
 from ..escape import clean
 from ..files import write_atomically
 from ..notebook import grader_metadata, parse
@@ -41,6 +41,8 @@ SUFFIX = {
     "classroom": ".classroom.txt",
 }
 _HASH_LIMIT = 64 << 20  # larger notebooks are refused by the grading itself; never skipped
+# A grading's outcome when the course material is wrong (the rubric, its reference): never a notebook's record.
+COURSE_ERROR = "course error"
 
 
 @dataclass(frozen=True)
@@ -195,7 +197,12 @@ def run_batch(
     pool: Callable[[list[Submission]], Iterable[tuple[Submission, dict[str, Any]]]],
     progress: Callable[[Submission, dict[str, Any] | None, Progress], None] = lambda *_: None,
 ) -> Progress:
-    """Grades ``paths`` with ``pool``; every record is on disk the moment it is known."""
+    """Grades ``paths`` with ``pool``; every record is on disk the moment it is known.
+
+    An error in the course material stops the batch (``RubricError``, exit 2): it would be the same for
+    every notebook, and it is the instructor's, not the student's. Nothing is recorded for the notebook
+    that met it; every finished record stays, and ``--resume`` grades the rest once it is fixed.
+    """
     chosen = submissions(paths)
     (out / RECORDS).mkdir(parents=True, exist_ok=True)
     records: dict[str, dict[str, Any]] = {}
@@ -210,6 +217,11 @@ def run_batch(
     order = [s.student for s in chosen]
     _write_tables(out, order, records)
     for submission, result in pool(todo):
+        if result["outcome"] == COURSE_ERROR:
+            raise RubricError(
+                f"{result['error']} (grade batch stopped: {state.skipped + len(state.done)} of {state.total} "
+                f"results are in {out}; once this is fixed, --resume grades the rest)"
+            )
         record = records[submission.student] = record_of(submission, result, settings)
         for fmt, text in result.get("renderings", {}).items():  # none for a failed one, which --resume regrades
             write_atomically(out / RECORDS / f"{submission.student}{SUFFIX[fmt]}", text)

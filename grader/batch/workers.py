@@ -20,15 +20,19 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import ExitCode, GraderError
+from ..errors import ExitCode, GraderError, RubricError
 from ..grading import Options
-from .run import Submission
+from .run import COURSE_ERROR, Submission
 
 _BREAKS_WITHOUT_PROGRESS = 3  # a pool whose workers keep dying is not restarted forever
 
 
 def grade_task(path: str, options: Options, formats: Sequence[str], data: bytes | None = None) -> dict[str, Any]:
-    """Grades one notebook; never raises. ``data``: the notebook's bytes, when ``path`` is not on this machine."""
+    """Grades one notebook; never raises. ``data``: the notebook's bytes, when ``path`` is not on this machine.
+
+    An error in the course material (``RubricError``: the rubric, or the reference misbehaving on its own
+    check) is no outcome of this notebook: it comes back as ``COURSE_ERROR`` and stops the batch.
+    """
     from ..grading import grade_notebook
     from ..report import renderer
 
@@ -41,6 +45,8 @@ def grade_task(path: str, options: Options, formats: Sequence[str], data: bytes 
                 local.write_bytes(data)
                 report = grade_notebook(local, options)
             report = replace(report, submission=path, notebook=replace(report.notebook, path=path))
+    except RubricError as exc:  # the course material is wrong: the instructor's, the same for every notebook
+        return {"outcome": COURSE_ERROR, "error": str(exc)}
     except GraderError as exc:
         if exc.exit_code == ExitCode.USAGE:
             return {"outcome": "rejected", "error": str(exc)}

@@ -8,6 +8,10 @@
    seed: it sees the same examples up to the first failure (their answers
    come from the cache), then shrinks to the smallest input that still fails
    the same way. Parts that fail for other reasons get their own search.
+
+The reference's observations are vouched for before any is compared (see
+``instructor``): a fact pattern that matches nothing, or the reference raising
+on an input its check draws, is the instructor's error, never a grade.
 """
 
 from __future__ import annotations
@@ -22,12 +26,13 @@ from ..child.wire import pack
 from ..observe.case import Case
 from ..observe.compare import Mismatch, Tolerance, compare
 from ..observe.observation import Observation, ObservationError, decode
-from ..observe.reference import ReferenceRunner
+from ..observe.reference import ReferenceFailed, ReferenceRunner, failure_in
 from ..result import ItemResult, MisconceptionHit
 from ..sandbox.calls import CallOutcome, CallStream
 from ..sandbox.execution import TOTAL_LIMIT, WorkerUnavailable
 from ..sandbox.session import DIED_UNDER, Session, Worker
 from .feedback import Failure, budget_result, build_result, missing_result, unavailable_result
+from .instructor import Audit
 from .model import RAISED, Example, ItemSetup, Verdict
 from .plans import Entry, PlanStore
 from .search import find, reject, run_examples
@@ -89,6 +94,7 @@ class ItemGrader:
         self._fatal: tuple[CallOutcome, Example] | None = None
         self._latest: Verdict | None = None
         self._raised_seen: Verdict | None = None
+        self._reference_failed: ReferenceFailed | None = None
         self._deadline = 0.0
         self._verdicts: list[Verdict] = []
         self._order: list[Example] = []
@@ -213,6 +219,7 @@ class ItemGrader:
         self._fatal = None
         self._latest = None
         self._raised_seen = None
+        self._reference_failed = None
         self._verdicts = []
         self._order = []
         self.out_of_time = False
@@ -250,9 +257,13 @@ class ItemGrader:
                 key=hashlib.sha256(pack(header, blobs)).hexdigest(),
                 raw_expected=entry.reference,
             )
-            self._examples[example.key] = example
-            self._submitted[example.key] = self.stream.submit(header, blobs)
+            if failure_in(self.item.target, entry.reference[0], example.case) is not None:
+                return None  # stored before references were checked: drawn afresh, which names the failure
             order.append(example)
+        self._audit().vouch(self._expected(example) for example in order)
+        for example in order:
+            self._examples[example.key] = example
+            self._submitted[example.key] = self.stream.submit(example.header, example.blobs)
         return order
 
     def _draw(self) -> list[Example]:
@@ -262,6 +273,8 @@ class ItemGrader:
 
         def record(case: Case, *, drawn: bool = True) -> None:
             nonlocal complete
+            if self._reference_failed is not None:
+                return  # the item ends in the instructor's error: nothing more to draw
             if time.monotonic() > self._deadline:
                 self.out_of_time = True
                 complete = False
@@ -276,13 +289,20 @@ class ItemGrader:
                 self._submitted[example.key] = self.stream.submit(example.header, example.blobs)
             else:
                 self._submitted[example.key] = -1
-            self._expected(example)
+            try:
+                self._expected(example)
+            except ReferenceFailed as exc:
+                self._reference_failed = exc
 
         error = run_examples(self.check.cases, record, max_examples=self.setup.examples, seed=self.setup.seed)
         if error is not None:
             raise error
         for case in self.check.edges:
             record(case, drawn=False)
+        if self._reference_failed is not None:
+            raise self._audit().failed(self._reference_failed, examples=self.setup.examples)
+        if complete:  # an item cut short has not seen enough to be sure; its next full drawing checks
+            self._audit().vouch(self._expected(example) for example in order)
         if complete and self.plans is not None:
             self.plans.save(
                 self._plan_key(),
@@ -378,7 +398,7 @@ class ItemGrader:
         seen: set[str] = set()
 
         def test(case: Case) -> None:
-            if self._fatal is not None or time.monotonic() > self._deadline:
+            if self._fatal is not None or self._reference_failed is not None or time.monotonic() > self._deadline:
                 raise _Stop()
             example = self._prepare(case)
             if self._latest is None:
@@ -390,7 +410,11 @@ class ItemGrader:
             student = self._collect(example)
             if student is None:
                 raise _Stop()
-            verdict = self._judge(example, student)
+            try:
+                verdict = self._judge(example, student)
+            except ReferenceFailed as exc:  # an input this drawing had not reached before
+                self._reference_failed = exc
+                raise _Stop() from None
             if RAISED in verdict.failed and self._raised_seen is None:
                 self._raised_seen = verdict
             if interesting(verdict.failed):
@@ -398,12 +422,18 @@ class ItemGrader:
                 raise _Interesting(verdict)
 
         error = run_examples(self.check.cases, test, max_examples=self.setup.examples, seed=self.setup.seed)
+        if self._reference_failed is not None:
+            raise self._audit().failed(self._reference_failed, examples=self.setup.examples)
         found = find(error, _Interesting)
         if isinstance(found, _Interesting):
             return found.verdict
         if error is not None and find(error, _Stop) is None:
             raise error
         return self._latest
+
+    # -- the instructor's mistakes -------------------------------------------------
+    def _audit(self) -> Audit:
+        return Audit.of_item(self.setup, self.reference, call_seed=self.call_seed)
 
     # -- misconceptions ---------------------------------------------------------
     def _failure(self, verdict: Verdict, parts: frozenset[str]) -> Failure:

@@ -10,14 +10,26 @@ grad mode left off, the caller's tensors changed), and, where an assignment's
 rubric asks for them, mistakes of its exercises (logits thresholded at 0.5,
 ``cross_entropy`` for a binary target). Mutants with the same source are kept
 once. Nothing is declared equivalent here: that is a person's call.
+
+``mutate_caller`` changes only what the caller passes as a tensor, a list of
+tensors or a module, as the item's check draws it (``caller_objects`` reads
+the checks' inputs): it flips ``requires_grad`` the way the drawn inputs never
+have it (on, off, or each to the other where both are drawn). A number or a
+function argument has no ``requires_grad`` to change, and a flag set to what
+it already is changes nothing: such mutants would only be no-ops to review.
 """
 
 from __future__ import annotations
 
 import ast
 import copy
-from collections.abc import Callable, Iterator
+import functools
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 
+from ..authoring.api import Check, LinearArg, SequentialArg, TensorArg
+from ..judging.search import run_examples
+from ..observe.case import Arg, Case
 from ..result import Mutant
 
 SWAPS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult}
@@ -176,21 +188,106 @@ def _parse(source: str) -> ast.stmt:
     return ast.parse(source).body[0]
 
 
-def _insertions(function: ast.FunctionDef, operator: str) -> list[ast.stmt]:
-    if operator == "grad_mode_off":
-        return [_parse("torch.set_grad_enabled(False)")]
-    if operator == "mutate_caller":
-        return [
-            _parse(
-                f"if isinstance({a.arg}, torch.Tensor) and {a.arg}.is_floating_point() and {a.arg}.is_leaf:\n"
-                f"    {a.arg}.requires_grad_(True)"
+# -- what the caller passes: read from the checks' drawn inputs ---------------------------------
+
+DOMAIN_EXAMPLES = 20  # inputs drawn per check to see what each argument is
+
+
+@dataclass(frozen=True)
+class Caller:
+    """What a check's inputs pass for one argument: ``tensor``, ``tensors`` (a list of them) or ``module``;
+    ``requires_grad``: True or False where every drawn one has it so, None where both are drawn."""
+
+    kind: str
+    requires_grad: bool | None
+
+
+def _floating(arg: Arg) -> bool:
+    return isinstance(arg, TensorArg) and arg.data.dtype.kind == "f"
+
+
+def _flags(arg: Arg) -> tuple[str, list[bool]] | None:
+    """The argument's kind and the requires_grad of the tensors it holds; None: nothing to change."""
+    if isinstance(arg, TensorArg):
+        return ("tensor", [arg.requires_grad]) if _floating(arg) else None
+    layers = arg.layers if isinstance(arg, SequentialArg) else (arg,)
+    linear = [layer for layer in layers if isinstance(layer, LinearArg)]
+    if linear:
+        weights = [layer.weight_requires_grad for layer in linear]
+        return "module", weights + [layer.bias_requires_grad for layer in linear if layer.bias is not None]
+    if isinstance(arg, list) and arg and all(_floating(a) for a in arg):
+        return "tensors", [a.requires_grad for a in arg if isinstance(a, TensorArg)]
+    return None
+
+
+def caller_objects(checks: Iterable[Check], *, examples: int = DOMAIN_EXAMPLES) -> dict[str, dict[str, Caller]]:
+    """Per function, the arguments its checks' inputs pass as tensors, lists of tensors or modules.
+
+    An argument drawn as one of these in some inputs and as something else (a number, None) in others
+    is still changed (the inserted statement checks what it gets); one drawn as two of them is not.
+    """
+    kinds: dict[tuple[str, str], set[str]] = {}
+    flags: dict[tuple[str, str], set[bool]] = {}
+
+    def note(target: str, case: Case) -> None:
+        for name, arg in case.args:
+            found = _flags(arg)
+            if found is not None:
+                kinds.setdefault((target, name), set()).add(found[0])
+                flags.setdefault((target, name), set()).update(found[1])
+
+    for check in checks:
+        error = run_examples(check.cases, functools.partial(note, check.target), max_examples=examples, seed=0)
+        if error is not None:
+            raise error
+        for case in check.edges:
+            note(check.target, case)
+    found: dict[str, dict[str, Caller]] = {}
+    for (target, name), kind in kinds.items():
+        seen = flags[(target, name)]
+        if len(kind) == 1 and seen:
+            found.setdefault(target, {})[name] = Caller(next(iter(kind)), next(iter(seen)) if len(seen) == 1 else None)
+    return found
+
+
+def _flipped(name: str, was: bool | None) -> str:
+    return "True" if was is False else "False" if was is True else f"not {name}.requires_grad"
+
+
+def _change_caller(name: str, caller: Caller) -> str:
+    """A statement that flips ``requires_grad`` of what the caller passed as ``name``."""
+    if caller.kind == "module":
+        if caller.requires_grad is None:
+            return (
+                f"if isinstance({name}, torch.nn.Module):\n    for _p in {name}.parameters():\n"
+                f"        _p.requires_grad_(not _p.requires_grad)"
             )
-            for a in function.args.args
-        ]
-    return []
+        flipped = _flipped(name, caller.requires_grad)
+        return f"if isinstance({name}, torch.nn.Module):\n    {name}.requires_grad_({flipped})"
+    guard = "isinstance({0}, torch.Tensor) and {0}.is_floating_point() and {0}.is_leaf"
+    if caller.kind == "tensors":
+        flipped = _flipped("_t", caller.requires_grad)
+        return f"for _t in {name}:\n    if {guard.format('_t')}:\n        _t.requires_grad_({flipped})"
+    return f"if {guard.format(name)}:\n    {name}.requires_grad_({_flipped(name, caller.requires_grad)})"
 
 
-def _variants(function: ast.FunctionDef, operator: str) -> Iterator[tuple[int, ast.FunctionDef]]:
+def _insertions(
+    function: ast.FunctionDef, operator: str, callers: Mapping[str, Caller] | None
+) -> list[tuple[int, ast.stmt]]:
+    """(site, statement) to insert at the top of the function; a caller's argument's site is its position."""
+    if operator == "grad_mode_off":
+        return [(0, _parse("torch.set_grad_enabled(False)"))]
+    if operator != "mutate_caller":
+        return []
+    names = [a.arg for a in function.args.args]
+    if callers is None:  # no check's inputs to read: every argument, changed only if it is a floating leaf tensor
+        callers = dict.fromkeys(names, Caller("tensor", False))
+    return [(site, _parse(_change_caller(name, callers[name]))) for site, name in enumerate(names) if name in callers]
+
+
+def _variants(
+    function: ast.FunctionDef, operator: str, callers: Mapping[str, Caller] | None = None
+) -> Iterator[tuple[int, ast.FunctionDef]]:
     if operator in _STATEMENT_OPERATORS:
         wanted = _STATEMENT_OPERATORS[operator]
         for site in range(len(_statement_sites(function, wanted))):
@@ -199,10 +296,9 @@ def _variants(function: ast.FunctionDef, operator: str) -> Iterator[tuple[int, a
             _change_statement(operator, block, index)
             yield site, ast.fix_missing_locations(tree)
         return
-    insertions = _insertions(function, operator)
-    if insertions:
+    if operator in ("grad_mode_off", "mutate_caller"):
         start = 1 if _is_docstring(function.body[0]) else 0
-        for site, statement in enumerate(insertions):
+        for site, statement in _insertions(function, operator, callers):
             tree = copy.deepcopy(function)
             tree.body.insert(start, statement)
             yield site, ast.fix_missing_locations(tree)
@@ -234,7 +330,10 @@ def mutants(
     targets: list[str],
     *,
     operators: tuple[str, ...] = OPERATORS,
+    callers: Mapping[str, Mapping[str, Caller]] | None = None,
 ) -> list[Mutant]:
+    """The mutants of ``targets``; ``callers`` (``caller_objects``): what each function's checks pass it,
+    which ``mutate_caller`` changes (None: every argument, as a tensor where it is one)."""
     made: list[Mutant] = []
     seen: set[str] = set()
     for name in targets:
@@ -242,7 +341,8 @@ def mutants(
         original = ast.unparse(function)
         seen.add(original)
         for operator in operators:
-            for site, tree in _variants(function, operator):
+            known = None if callers is None else callers.get(name, {})
+            for site, tree in _variants(function, operator, known):
                 source = ast.unparse(tree)
                 if source in seen:
                     continue

@@ -22,11 +22,12 @@ from pathlib import Path
 
 import yaml
 
+from ..authoring.api import Check
 from ..course.rubric import Rubric
 from ..errors import GraderError, RubricError
 from ..result import Mutant, MutantVerdict, MutationReport
 from ..sandbox.launch import BUBBLEWRAP, DEVICES
-from .operators import OPERATORS, OPTIONAL, callers, functions_of, mutants, operators_for
+from .operators import OPERATORS, OPTIONAL, caller_objects, callers, functions_of, mutants, operators_for
 
 
 def equivalents_path(rubric: Rubric) -> Path:
@@ -96,9 +97,9 @@ def run(
     started = time.monotonic()
     rubric_path = resolve(assignment)
     rubric = load_rubric(rubric_path)
-    with_reference(rubric)
+    course = with_reference(rubric)
     solution, defined = _solution(rubric)
-    made = _mutants(rubric, defined, functions, operators)
+    made = _mutants(rubric, defined, functions, operators, checks=[course.check_for(i) for i in rubric.items])
     reached = callers(defined)
     covering = {
         item.target: tuple(i.id for i in rubric.items if i.target in reached.get(item.target, {item.target}))
@@ -139,9 +140,15 @@ def _solution(rubric: Rubric) -> tuple[dict, dict[str, ast.FunctionDef]]:
 
 
 def _mutants(
-    rubric: Rubric, defined: dict[str, ast.FunctionDef], functions: tuple[str, ...], operators: tuple[str, ...]
+    rubric: Rubric,
+    defined: dict[str, ast.FunctionDef],
+    functions: tuple[str, ...],
+    operators: tuple[str, ...],
+    *,
+    checks: list[Check],
 ) -> list[Mutant]:
-    """The mutants of the chosen functions (all targets by default), by the chosen operators."""
+    """The mutants of the chosen functions (all targets by default), by the chosen operators; what the
+    caller passes (for ``mutate_caller``) is read from the items' ``checks``."""
     targets = [item.target for item in rubric.items]
     unknown = [name for name in functions if name not in targets]
     if unknown:
@@ -158,7 +165,8 @@ def _mutants(
             f"(the exercise-specific ones: {', '.join(OPTIONAL)})"
         )
     chosen = tuple(operators) or operators_for(rubric.mutation_operators)
-    return mutants(defined, list(functions) or targets, operators=chosen)
+    known = caller_objects({id(c): c for c in checks}.values()) if "mutate_caller" in chosen else None
+    return mutants(defined, list(functions) or targets, operators=chosen, callers=known)
 
 
 def _grade_all(

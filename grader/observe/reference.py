@@ -4,11 +4,17 @@ The reference is probed with the very code that probes the student's function
 in the child, so both observations are made the same way. It runs on the CPU:
 the trusted side never initialises CUDA. torch is imported on first use only:
 replaying a stored plan needs no reference run at all.
+
+The reference must answer every input its check draws, and every follow-up
+step (``backward()`` on its result) must succeed: where it raises, there is
+nothing to compare a student with (a student who raised too would look right),
+so ``expected`` raises ``ReferenceFailed``, an error in the assignment.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -17,13 +23,42 @@ from .observation import Observation, decode
 
 
 class ReferenceFailed(Exception):
-    """The reference raised on an input its own check drew: a bug in the assignment."""
+    """The reference raised, in its call or a follow-up step, on an input its own check drew: a bug in the
+    assignment, never something to compare a student with."""
+
+    def __init__(self, target: str, case: Case, error: dict, step: str | None = None) -> None:
+        self.target, self.case, self.error, self.step = target, case, error, step
+        super().__init__(f"{self.what} on {case.describe()}")
+
+    @property
+    def what(self) -> str:
+        """What raised, and what it said, without the input."""
+        raised = f"raised {self.error.get('type')}: {self.error.get('message')}"
+        if self.step is None:
+            return f"the reference {self.target}() {raised}"
+        return f"the follow-up step '{self.step}' on the reference {self.target}()'s result {raised}"
+
+
+def failure_in(target: str, reply: dict, case: Case) -> ReferenceFailed | None:
+    """The reference's failure that a raw observation frame records (its call's, else its first step's), if any."""
+    error = reply.get("error")
+    if error is not None:
+        return ReferenceFailed(target, case, error if isinstance(error, dict) else {"type": str(error)})
+    for step in reply.get("then") or ():
+        error = step.get("error") if isinstance(step, dict) else None
+        if error is not None:
+            shown = error if isinstance(error, dict) else {"type": str(error)}
+            return ReferenceFailed(target, case, shown, step=str(step.get("label")))
+    return None
 
 
 class ReferenceRunner:
-    def __init__(self, solution: Callable[[], ModuleType], *, device_as: str) -> None:
+    """Calls the reference of one rubric; ``rubric`` (its file) is what the instructor's errors name."""
+
+    def __init__(self, solution: Callable[[], ModuleType], *, device_as: str, rubric: Path | str | None = None) -> None:
         self._solution = solution  # called on first use: importing it imports torch
         self.device_as = device_as
+        self.rubric = rubric
         self._probe: Any = None
 
     def call(self, fn: Callable, header: dict, blobs: list[bytes]) -> tuple[dict, list[bytes]]:
@@ -40,11 +75,9 @@ class ReferenceRunner:
         return decode(*self.call(fn, header, blobs), device_as=self.device_as)
 
     def expected(self, target: str, header: dict, blobs: list[bytes], case: Case) -> tuple[dict, list[bytes]]:
-        """The reference's raw observation frame for a drawn example."""
+        """The reference's raw observation frame for a drawn example; ``ReferenceFailed`` where it raised."""
         reply, out = self.call(getattr(self._solution(), target), header, blobs)
-        if reply.get("error") is not None:
-            error = reply["error"]
-            raise ReferenceFailed(
-                f"the reference {target}() raised {error.get('type')}: {error.get('message')} on {case.describe()}"
-            )
+        failed = failure_in(target, reply, case)
+        if failed is not None:
+            raise failed
         return reply, out

@@ -2,10 +2,13 @@ from __future__ import annotations
 
 import ast
 
+import numpy as np
 import pytest
+from hypothesis import strategies as st
 
+from grader.authoring import Case, Check, LinearArg, Part, TensorArg
 from grader.errors import RubricError
-from grader.mutation.operators import OPERATORS, callers, functions_of, mutants
+from grader.mutation.operators import OPERATORS, Caller, caller_objects, callers, functions_of, mutants
 from grader.mutation.run import load_equivalents
 
 SGD = '''
@@ -119,3 +122,55 @@ def test_exercise_specific_operators_are_made_only_where_the_assignment_asks():
     assert not set(OPTIONAL) & set(operators_for(()))
     assert operators_for(OPTIONAL) == OPERATORS  # autograd-basics asks for both: the order is unchanged
     assert operators_for(("cross_entropy",)) == tuple(op for op in OPERATORS if op != "threshold_half")
+
+
+def _drawn(target: str, *cases: Case) -> Check:
+    return Check(target=target, cases=st.sampled_from(cases), parts=(Part("value", "", ("return",)),))
+
+
+def test_what_the_caller_passes_is_read_from_the_checks_inputs():
+    params = [TensorArg(np.zeros(2), requires_grad=True), TensorArg(np.zeros(()), requires_grad=True)]
+    linear = LinearArg(np.zeros((1, 2)), np.zeros(1))
+    found = caller_objects(
+        [
+            _drawn("sgd_step_", Case(args=(("params", params), ("lr", 0.1)))),
+            _drawn("train_step", Case(args=(("linear", linear), ("X", TensorArg(np.zeros((3, 2)))), ("lr", 0.5)))),
+            _drawn(
+                "f1",
+                Case(args=(("t", TensorArg(np.zeros(2), True)), ("n", 3))),
+                Case(args=(("t", TensorArg(np.zeros(2), False)), ("n", 4))),
+            ),
+            _drawn("count", Case(args=(("labels", TensorArg(np.zeros(2, dtype=np.int64))),))),
+        ]
+    )
+    assert found == {
+        "sgd_step_": {"params": Caller("tensors", True)},
+        "train_step": {"linear": Caller("module", True), "X": Caller("tensor", False)},
+        "f1": {"t": Caller("tensor", None)},
+    }  # numbers, and integer tensors (which cannot require grad), are left alone
+
+
+def test_mutate_caller_changes_only_what_the_caller_passes_as_tensors_lists_or_modules():
+    callers = {
+        "sgd_step_": {"params": Caller("tensors", True)},
+        "train_step": {"linear": Caller("module", True), "X": Caller("tensor", False)},
+        "accuracy": {"logits": Caller("tensor", None)},
+    }
+    functions = functions_of([SGD, TRAIN])
+    made = {m.id: m.source for m in mutants(functions, list(callers), operators=("mutate_caller",), callers=callers)}
+    # One mutant per such argument, named by the argument's position: lr (a float) gets none.
+    assert sorted(made) == [
+        "accuracy/mutate_caller/0",
+        "sgd_step_/mutate_caller/0",
+        "train_step/mutate_caller/0",
+        "train_step/mutate_caller/1",
+    ]
+    assert "for _t in params:" in made["sgd_step_/mutate_caller/0"]
+    assert "_t.requires_grad_(False)" in made["sgd_step_/mutate_caller/0"]  # they all require grad: turned off
+    assert "linear.requires_grad_(False)" in made["train_step/mutate_caller/0"]
+    assert "X.requires_grad_(True)" in made["train_step/mutate_caller/1"]
+    assert "logits.requires_grad_(not logits.requires_grad)" in made["accuracy/mutate_caller/0"]  # drawn both ways
+    for source in made.values():
+        ast.parse(source)
+    # Without the checks' inputs, every argument gets the guarded change (a no-op where it is no tensor).
+    assert len(mutants(functions, ["sgd_step_"], operators=("mutate_caller",))) == 2
