@@ -8,10 +8,11 @@ A reference package takes these instead of writing its own:
   domain (the largest sizes, say), checked besides the drawn ones;
 - ``MISCONCEPTIONS``: the mistakes any autograd exercise invites, each
   recognised from the observed facts of the smallest failing call alone:
-  the caller's tensors changed, grad mode left off, results not detached,
-  ``retain_grad()`` missing, an update recorded in the graph, rebinding instead
-  of an in-place update. An assignment adds its own (those that need a typical
-  buggy variant of its solution) beside them.
+  the caller's tensors changed, grad mode left off, results not detached, a
+  prediction that tracks history, ``retain_grad()`` missing, an update recorded in
+  the graph, rebinding instead of an in-place update, ``.grad`` left after an
+  update step, a float64 result rebuilt as float32. An assignment adds its own
+  (those that need a typical buggy variant of its solution) beside them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import re
 
 import numpy as np
 
+from ..observe.case import LinearArg, TensorArg
+from ..observe.compare import Tolerance, compare_arrays
 from ..observe.observation import TensorFact
 from .api import Evidence, Misconception, Part
 
@@ -85,6 +88,39 @@ def not_detached(ev: Evidence) -> bool:
     )
 
 
+def _requires_grad(arg: object) -> bool:
+    """Does this argument arrive with a tensor that requires grad (a model's parameters, say)?"""
+    if isinstance(arg, TensorArg):
+        return arg.requires_grad
+    if isinstance(arg, LinearArg):
+        return arg.weight_requires_grad or (arg.bias is not None and arg.bias_requires_grad)
+    if isinstance(arg, list):
+        return any(_requires_grad(item) for item in arg)
+    layers = getattr(arg, "layers", None)  # a stack of modules: its linear layers
+    return isinstance(layers, tuple) and any(_requires_grad(layer) for layer in layers)
+
+
+def prediction_tracks_history(ev: Evidence) -> bool:
+    """A result computed from the caller's tensors that require grad, outside torch.no_grad(): it has history.
+
+    Unlike ``not_detached`` (a function's own leaf copies, or a loss it forgot to
+    detach), the history here comes from the caller's own tensors; grad mode left
+    off is its own mistake and never ends up here (nothing would be recorded).
+    """
+    if ev.error is not None or grad_mode_left_off(ev):
+        return False
+    if not any(_requires_grad(arg) for _, arg in ev.case.args):
+        return False
+    return any(
+        path.startswith("return")
+        and ": " not in path
+        and path.endswith((".requires_grad", ".grad_fn"))
+        and fact is True
+        and ev.expected_fact(path) is False
+        for path, fact in ev.student.facts.items()
+    )
+
+
 def retain_grad_missing(ev: Evidence) -> bool:
     return any(
         path.startswith("return[") and fact is None and isinstance(ev.expected_fact(path), TensorFact)
@@ -121,6 +157,63 @@ def rebinding(ev: Evidence) -> bool:
             continue
         reference_moved = not np.array_equal(want.values, before)
         if reference_moved and np.array_equal(got.values, before):
+            return True
+    return False
+
+
+def grad_left_after_step(ev: Evidence) -> bool:
+    """The update step changed the caller's tensor in place but left its gradient in .grad.
+
+    Only a tensor the step did move (the same object, its values changed) counts:
+    a step that rebinds, or that cleared .grad before using it, is another mistake.
+    """
+    if ev.error is not None or update_in_graph(ev):
+        return False
+    initial = ev.initial_values()
+    for mismatch in ev.mismatches:
+        path = mismatch.path
+        if ": " in path or not path.endswith(".grad_cleared"):
+            continue
+        if ev.fact(path) is not False or ev.expected_fact(path) is not True:
+            continue
+        owner = path.removesuffix(".grad_cleared")
+        got, before = ev.fact(owner), initial.get(owner)
+        if ev.fact(f"{owner}.same_object") is False or before is None:
+            continue
+        if isinstance(got, TensorFact) and got.values is not None and got.values.shape == before.shape:
+            if not np.array_equal(got.values, before):
+                return True
+    return False
+
+
+# Agreement to float32 precision: the value is right, only its dtype was lost on the way.
+_FLOAT32_PRECISION = Tolerance(rtol=1e-4, atol=1e-5)
+
+
+def float64_lost(ev: Evidence) -> bool:
+    """A returned tensor is float32 where the reference's is float64, with the right values to float32 precision.
+
+    The typical cause is a tensor rebuilt from Python numbers: ``torch.tensor(x.item())``,
+    ``torch.tensor([float(v) for v in t])`` or ``torch.zeros(n)`` filled in, all of the
+    default dtype, float32, whatever the inputs' dtype. The smallest failing input
+    can make a wrong formula agree by chance (2t and t² at t = 0), so it must be
+    the dtype alone that fails: no failing call has float32 inputs (shrinking ends
+    on float32 where one fails).
+    """
+    if ev.error is not None or any(case.dtype == "float32" for case, _ in ev.more):
+        return False
+    for mismatch in ev.mismatches:
+        path = mismatch.path
+        if not path.startswith("return") or ": " in path:
+            continue
+        got, want = ev.fact(path), ev.expected_fact(path)
+        if not (isinstance(got, TensorFact) and isinstance(want, TensorFact)):
+            continue
+        if (got.dtype, want.dtype) != ("float32", "float64") or got.shape != want.shape:
+            continue
+        if got.values is None or want.values is None:
+            continue
+        if compare_arrays(got.values.astype(np.float64), want.values, _FLOAT32_PRECISION) is None:
             return True
     return False
 
@@ -173,6 +266,34 @@ MISCONCEPTIONS = {
             "A returned tensor requires grad, so it keeps the whole computation graph alive. Return "
             "loss.detach() (or loss.item() for a number) and gradients taken from .grad.",
             not_detached,
+        ),
+        Misconception(
+            "prediction_tracks_history",
+            "prediction computed while autograd records history",
+            "The inputs include tensors that require grad (a model's parameters), so every operation on "
+            "them is recorded: the result requires grad and has a grad_fn, and keeps the graph alive. "
+            "Compute a prediction inside a `with torch.no_grad():` block (note the `with`: a bare "
+            "`torch.no_grad()` call does nothing), or return `result.detach()`.",
+            prediction_tracks_history,
+        ),
+        Misconception(
+            "grad_left_after_step",
+            "gradient left in .grad after the update step",
+            "The step updates p in place but leaves the gradient it used in p.grad. backward() adds to "
+            ".grad, so the next step would use the sum of the old and the new gradient. After updating p, "
+            "clear its gradient in the same loop: `p.grad = None` (or `p.grad.zero_()`, with the "
+            "parentheses).",
+            grad_left_after_step,
+        ),
+        Misconception(
+            "float64_lost",
+            "float64 result rebuilt as a float32 tensor",
+            "The values are right but the result is float32 where the inputs are float64. "
+            "torch.tensor(x.item()), torch.tensor([float(v) for v in t]) and torch.zeros(n) make a "
+            "tensor of the default dtype, float32, whatever the inputs' dtype, and .item() or float() "
+            "also cut it off from the graph. Compute with tensor operations on the inputs (2 * t, "
+            "1 / u, loss.detach()), or pass dtype=t.dtype, device=t.device when you must build one.",
+            float64_lost,
         ),
     )
 }
