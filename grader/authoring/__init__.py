@@ -46,10 +46,12 @@ from .api import (
     PathBackward,
     SequentialArg,
     TensorArg,
+    like,
 )
 from .autograd import MISCONCEPTIONS as AUTOGRAD_MISCONCEPTIONS
 from .autograd import edge_arrays, edge_labels, side_effects, unchanged
-from .strategies import arrays, float_dtypes, functions, labels, sizes
+from .steps import backward_reaches, parameters_kept, step
+from .strategies import arrays, float_dtypes, functions, labels, linear_layers, shapes, sizes
 
 __all__ = [
     "AUTOGRAD_MISCONCEPTIONS",
@@ -71,13 +73,19 @@ __all__ = [
     "TensorArg",
     "TensorFact",
     "arrays",
+    "backward_reaches",
     "edge_arrays",
     "edge_labels",
     "float_dtypes",
     "functions",
     "kind_of",
     "labels",
+    "like",
+    "linear_layers",
+    "parameters_kept",
+    "shapes",
     "side_effects",
     "sizes",
+    "step",
     "unchanged",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -36,6 +37,7 @@ __all__ = [
     "PathBackward",
     "SequentialArg",
     "TensorArg",
+    "like",
 ]
 
 
@@ -109,6 +111,13 @@ class Evidence:
         text = f"{self.error.get('type', '')}: {self.error.get('message', '')}"
         return any(fragment in text for fragment in fragments)
 
+    def step_error_mentions(self, *fragments: str) -> bool:
+        """Did a follow-up step (a backward() on the result, say) raise with one of these in its message?"""
+        return any(
+            path.endswith(": error message") and any(f in str(message) for f in fragments)
+            for path, message in self.student.facts.items()
+        )
+
     def fact(self, path: str) -> Fact:
         return self.student.facts.get(path)
 
@@ -158,6 +167,20 @@ class Evidence:
             if other.raised or not self.same(student, other, patterns):
                 return False
         return True
+
+
+def like(module: str, variant: str, *parts: str) -> Callable[[Evidence], bool]:
+    """A detector: the student's function behaves like the buggy ``variant`` of ``module``.
+
+    ``module`` is imported on first use (variants import torch), for example
+    ``like(__package__ + ".variants", "jacobian_transposed", "value")``;
+    ``parts`` default to the parts that failed.
+    """
+
+    def detect(ev: Evidence) -> bool:
+        return ev.behaves_like(getattr(importlib.import_module(module), variant), parts=parts or None)
+
+    return detect
 
 
 def _layer_values(path: str, layer: LinearArg) -> dict[str, np.ndarray]:

@@ -22,7 +22,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from ..child.functions import CATALOGUE
-from ..observe.case import FunctionArg
+from ..observe.case import FunctionArg, LinearArg
 
 ELEMENTWISE_MAX = 4
 BYTES_MAX = 64
@@ -148,3 +148,26 @@ def functions(
         return FunctionArg(name, params)
 
     return draw_function()
+
+
+def shapes(max_dims: int, *, max_side: int = 8) -> st.SearchStrategy[tuple[int, ...]]:
+    """Tensor shapes with 0 to ``max_dims`` dimensions of 1 to ``max_side`` each (shrinking: towards 0-dim)."""
+    return st.lists(st.integers(1, max_side), max_size=max_dims).map(tuple)
+
+
+def linear_layers(
+    n_in: int, n_out: int, dtype: np.dtype, *, bound: float = 1.0, stale: bool | None = False
+) -> st.SearchStrategy[LinearArg]:
+    """An ``nn.Linear(n_in, n_out)`` with weights in [-bound, bound]; ``stale``: with a stale .grad
+    (True), without (False), or drawn (None)."""
+
+    @st.composite
+    def draw_layer(draw) -> LinearArg:
+        weight = draw(arrays((n_out, n_in), dtype, low=-bound, high=bound))
+        bias = draw(arrays((n_out,), dtype, low=-bound, high=bound))
+        if not (draw(st.booleans()) if stale is None else stale):
+            return LinearArg(weight, bias)
+        grads = [draw(arrays(a.shape, dtype, low=-1, high=1)) for a in (weight, bias)]
+        return LinearArg(weight, bias, weight_grad=grads[0], bias_grad=grads[1])
+
+    return draw_layer()

@@ -207,7 +207,7 @@ def with_reference(rubric: Rubric) -> Assignment:
         rubric=rubric,
         package=package,
         checks=_mapping(_attribute(package, "CHECKS", rubric), "CHECKS", rubric),
-        misconceptions=_mapping(getattr(package, "MISCONCEPTIONS", {}), "MISCONCEPTIONS", rubric),
+        misconceptions=_mapping(_attribute(package, "MISCONCEPTIONS", rubric, default={}), "MISCONCEPTIONS", rubric),
     )
     _validate(assignment)
     return assignment
@@ -233,12 +233,33 @@ def _import_reference(rubric: Rubric) -> ModuleType:
     return module
 
 
-def _attribute(package: ModuleType, name: str, rubric: Rubric):
+# Where a reference package that does not export a name itself keeps it, by convention:
+# CHECKS in checks.py, MISCONCEPTIONS in misconceptions.py, and solution.py is SOLUTION.
+_CONVENTIONAL = {
+    "CHECKS": ("checks", "CHECKS"),
+    "MISCONCEPTIONS": ("misconceptions", "MISCONCEPTIONS"),
+    "SOLUTION": ("solution", None),
+}
+
+
+def _attribute(package: ModuleType, name: str, rubric: Rubric, default: object = None):
     """One of the reference package's attributes; its absence or its failing import is the instructor's error."""
     try:
-        return getattr(package, name)
-    except AttributeError:
-        raise RubricError(f"{rubric.path}: reference: {rubric.reference} does not define {name}") from None
+        if hasattr(package, name):
+            return getattr(package, name)
+        module, attribute = _CONVENTIONAL[name]
+        if importlib.util.find_spec(f"{package.__name__}.{module}") is None:
+            if default is not None:
+                return default
+            raise RubricError(f"{rubric.path}: reference: {rubric.reference} defines no {name} and has no {module}.py")
+        found = importlib.import_module(f"{package.__name__}.{module}")
+        if attribute is None:
+            return found
+        if not hasattr(found, attribute):
+            raise RubricError(f"{rubric.path}: reference: {rubric.reference}/{module}.py does not define {attribute}")
+        return getattr(found, attribute)
+    except RubricError:
+        raise
     except Exception as exc:  # SOLUTION is imported on first use: its import may fail here
         raise RubricError(
             f"{rubric.path}: reference: {rubric.reference}: {name} failed to import: {type(exc).__name__}: {exc}"

@@ -1,18 +1,6 @@
 """Reference package of the autograd-advanced assignment (trusted side only).
 
-``SOLUTION`` is imported on first use: it needs torch, and replaying stored
-plans needs neither.
+By the package convention, the grader finds CHECKS in checks.py, MISCONCEPTIONS
+in misconceptions.py and the reference solution in solution.py (imported only
+when an input has no stored answer yet: it needs torch).
 """
-
-from .checks import CHECKS
-from .misconceptions import MISCONCEPTIONS
-
-__all__ = ["CHECKS", "MISCONCEPTIONS", "SOLUTION"]
-
-
-def __getattr__(name: str):
-    if name == "SOLUTION":
-        from . import solution
-
-        return solution
-    raise AttributeError(name)

@@ -1,147 +1,97 @@
 """Which observed facts make up each gradable part of each exercise.
 
 Fact paths are described in ``grader.observe.observation``; ``*`` stands for
-one path step, ``**`` for any. The rubric gives each part its points.
+one path step. The rubric gives each part its points.
 """
 
 from __future__ import annotations
 
-from grader.authoring import Check, Part, side_effects, unchanged
+from grader.authoring import Check, Part, backward_reaches, parameters_kept, side_effects, step, unchanged
 
 from . import domains
 
-_BACKWARD, _PATH = "after backward(g)", "after another backward through x"
-
-
-def _frozen(module: str, *params: str) -> tuple[str, ...]:
-    """The module's parameters: the same objects, the same values, .grad as given."""
-    return tuple(f"{module}.{p}{s}" for p in params for s in ("", ".grad", ".same_object", ".requires_grad"))
-
-
-def _backward_reaches(module: str, *params: str) -> tuple[str, ...]:
-    return (
-        "return.requires_grad",
-        "after backward(): error",
-        *(f"after backward(): {module}.{p}.grad" for p in params),
-    )
-
+_DETACHED = "return.requires_grad"
 
 CHECKS = {
     "soft_clip_forward": Check(
-        target="soft_clip",
-        cases=domains.soft_clip_inputs(),
-        parts=(
+        "soft_clip",
+        domains.soft_clip_inputs(),
+        (
             Part("value", "c·tanh(x / c)", ("return",)),
-            Part(
-                "node",
-                "the result's grad_fn is SoftClip's node when x requires grad",
-                ("return.requires_grad", "return.node"),
-            ),
+            Part("node", "the result's grad_fn is SoftClip's node", ("return.requires_grad", "return.node")),
             side_effects("x", detached=None),
         ),
         labels={"return": "soft_clip(x, c)"},
     ),
     "soft_clip_backward": Check(
-        target="soft_clip",
-        cases=domains.soft_clip_inputs(backward=True),
-        parts=(
-            Part(
-                "gradient",
-                "x.grad = g·(1 − tanh²(x / c)) for an upstream gradient g",
-                (f"{_BACKWARD}: error", f"{_BACKWARD}: x.grad"),
-            ),
-            Part("gradcheck", "torch.autograd.gradcheck passes in float64", ("gradcheck: error", "gradcheck: value")),
+        "soft_clip",
+        domains.soft_clip_inputs(backward=True),
+        (
+            Part("gradient", "x.grad = g·(1 − tanh²(x / c)) for an upstream g", step("after backward(g)", "x.grad")),
+            Part("gradcheck", "torch.autograd.gradcheck passes in float64", step("gradcheck", "value")),
         ),
         labels={"gradcheck: value": "gradcheck's verdict"},
     ),
     "grad_reverse": Check(
-        target="grad_reverse",
-        cases=domains.grad_reverse_inputs(),
-        parts=(
+        "grad_reverse",
+        domains.grad_reverse_inputs(),
+        (
             Part("value", "the values of x", ("return",)),
+            Part("reversed", "x.grad gains −lam·g from an upstream g", step("after backward(g)", "x.grad")),
             Part(
-                "reversed",
-                "x.grad gains −lam·g from an upstream gradient g",
-                (f"{_BACKWARD}: error", f"{_BACKWARD}: x.grad"),
-            ),
-            Part(
-                "no_hook_left",
-                "a later backward through x alone gives its plain gradient",
-                (f"{_PATH}: error", f"{_PATH}: x.grad"),
+                "no_hook_left", "a later backward through x alone", step("after another backward through x", "x.grad")
             ),
             side_effects("x", detached=None),
         ),
     ),
     "hvp": Check(
-        target="hvp",
-        cases=domains.hvp_inputs(),
-        parts=(
-            Part("value", "H(x)·v, exact up to rounding", ("return",)),
-            side_effects("x", "v", detached="return.requires_grad"),
-        ),
+        "hvp",
+        domains.hvp_inputs(),
+        (Part("value", "H(x)·v, exact up to rounding", ("return",)), side_effects("x", "v", detached=_DETACHED)),
         labels={"return": "H(x)·v"},
     ),
     "gradient_penalty": Check(
-        target="gradient_penalty",
-        cases=domains.penalty_inputs(),
-        parts=(
+        "gradient_penalty",
+        domains.penalty_inputs(),
+        (
             Part("value", "mean over rows of (‖∂critic(x)ᵢ/∂xᵢ‖ − 1)²", ("return",)),
             Part(
-                "differentiable",
-                "backward() on the penalty fills the critic's .grad",
-                _backward_reaches("critic", "0.weight", "0.bias", "2.weight"),
+                "differentiable", "backward() fills the critic's .grad", backward_reaches("critic", "0.*", "2.weight")
             ),
-            Part(
-                "side_effects",
-                "the critic's .grad left None, x and grad mode unchanged",
-                (*_frozen("critic", "*.*"), *unchanged("x")),
-            ),
+            Part("side_effects", "the critic and x unchanged", (*parameters_kept("critic", "*.*"), *unchanged("x"))),
         ),
         labels={"return": "the penalty"},
     ),
     "accumulate": Check(
-        target="accumulate_grads_",
-        cases=domains.accumulate_inputs(),
-        parts=(
+        "accumulate_grads_",
+        domains.accumulate_inputs(),
+        (
             Part("loss", "the full-batch loss as a Python float", ("return",)),
             Part(
-                "gradient",
-                "each .grad holds exactly the full-batch loss's gradient",
-                ("model.weight.grad", "model.bias.grad"),
+                "gradient", "exactly the full-batch loss's gradient in .grad", ("model.weight.grad", "model.bias.grad")
             ),
             Part(
                 "parameters",
-                "the same parameters, not updated; X, y and grad mode unchanged",
-                ("model.weight", "model.bias", "model.*.same_object", "model.*.requires_grad", *unchanged("X", "y")),
+                "not updated; X, y unchanged",
+                ("model.*", "model.*.same_object", "model.*.requires_grad", *unchanged("X", "y")),
             ),
         ),
         labels={"return": "the returned loss"},
     ),
     "consistency": Check(
-        target="consistency_loss",
-        cases=domains.consistency_inputs(),
-        parts=(
+        "consistency_loss",
+        domains.consistency_inputs(),
+        (
             Part("value", "mean((net(x1) − net(x2))²)", ("return",)),
-            Part(
-                "gradient",
-                "backward() reaches the parameters through net(x1) only",
-                _backward_reaches("net", "weight", "bias"),
-            ),
-            Part(
-                "side_effects",
-                "the parameters' .grad left None, x1, x2 and grad mode unchanged",
-                (*_frozen("net", "weight", "bias"), *unchanged("x1", "x2")),
-            ),
+            Part("gradient", "backward() reaches the parameters through net(x1) only", backward_reaches("net", "*")),
+            Part("side_effects", "net, x1 and x2 unchanged", (*parameters_kept("net"), *unchanged("x1", "x2"))),
         ),
         labels={"return": "the loss"},
     ),
     "jacobian": Check(
-        target="jacobian",
-        cases=domains.jacobian_inputs(),
-        parts=(
-            Part("value", "the (m, n) matrix J[i, j] = ∂f(x)ᵢ/∂xⱼ", ("return",)),
-            side_effects("x", detached="return.requires_grad"),
-        ),
+        "jacobian",
+        domains.jacobian_inputs(),
+        (Part("value", "J[i, j] = ∂f(x)ᵢ/∂xⱼ, shape (m, n)", ("return",)), side_effects("x", detached=_DETACHED)),
         labels={"return": "the Jacobian"},
     ),
 }

@@ -7,26 +7,15 @@ observed facts. The mistakes of any autograd exercise come from ``grader.authori
 
 from __future__ import annotations
 
-from grader.authoring import AUTOGRAD_MISCONCEPTIONS, Evidence, Misconception
+from grader.authoring import AUTOGRAD_MISCONCEPTIONS, Misconception, like
+
+_VARIANTS = __package__ + ".variants"
 
 
-def _like(variant: str, *parts: str):
-    def detect(ev: Evidence) -> bool:
-        from . import variants  # imports torch: only when a detector needs a variant
-
-        return ev.behaves_like(getattr(variants, variant), parts=parts or None)
-
-    return detect
-
-
-def _create_graph_missing(ev: Evidence) -> bool:
+def _create_graph_missing(ev) -> bool:
     if ev.check.target == "hvp":
         return ev.error_mentions("does not require grad and does not have a grad_fn")
-    return _like("penalty_without_create_graph", "differentiable")(ev)
-
-
-def _step_raised(fragment: str):
-    return lambda ev: any(k.endswith(": error message") and fragment in str(v) for k, v in ev.student.facts.items())
+    return like(_VARIANTS, "penalty_without_create_graph", "differentiable")(ev)
 
 
 _OWN = [
@@ -35,10 +24,7 @@ _OWN = [
         "the result is not SoftClip's output",
         "The result's grad_fn must be SoftClip's node: return SoftClip.apply(x, c), not the formula computed with "
         "torch operations (autograd would then use its own gradient, never your backward).",
-        lambda ev: (
-            ev.fact("return.node") not in (None, ev.expected_fact("return.node"))
-            and ev.expected_fact("return.node") is not None
-        ),
+        lambda ev: ev.fact("return.node") not in (None, ev.expected_fact("return.node")),
     ),
     (
         "backward_ignores_grad_out",
@@ -46,14 +32,14 @@ _OWN = [
         "backward receives the gradient of the final result with respect to your output (grad_out) and must multiply "
         "it in (the chain rule): return grad_out * (1 - torch.tanh(x / c) ** 2), None. With a tensor of ones as "
         "grad_out the mistake hides, with any other upstream gradient it shows.",
-        _like("soft_clip_ignoring_grad_out", "gradient"),
+        like(_VARIANTS, "soft_clip_ignoring_grad_out", "gradient"),
     ),
     (
         "backward_wrong_grad_count",
         "backward returns the wrong number of gradients",
         "backward must return one gradient per input of forward (after ctx), None for inputs that need none: "
         "forward(ctx, x, c) takes two, so return grad_x, None.",
-        _step_raised("incorrect number of gradients"),
+        lambda ev: ev.step_error_mentions("incorrect number of gradients"),
     ),
     (
         "hook_on_caller_tensor",
@@ -61,7 +47,7 @@ _OWN = [
         "x.register_hook(...) changes every gradient that ever reaches the caller's x, also through paths that do "
         "not go through your result, and it stays after your function returns. Reverse the gradient on the tensor you "
         "return (out = x.clone(); out.register_hook(...)) or with a custom autograd.Function.",
-        _like("grad_reverse_hook_on_x", "no_hook_left"),
+        like(_VARIANTS, "grad_reverse_hook_on_x", "no_hook_left"),
     ),
     (
         "create_graph_missing",
@@ -76,56 +62,56 @@ _OWN = [
         "norm taken over the whole batch",
         "The penalty uses the norm of each row's gradient: grad.norm(dim=1) gives one norm per row i, then average "
         "(norm − 1)² over the rows. grad.norm() is one norm of the whole (N, d) matrix.",
-        _like("penalty_norm_over_batch"),
+        like(_VARIANTS, "penalty_norm_over_batch"),
     ),
     (
         "chunks_not_weighted",
         "chunk losses not weighted by their size",
         "The mean over N rows is Σ over chunks of (chunk size / N) · chunk mean. Dividing each chunk's mean by the "
         "number of chunks is right only when all chunks have the same size; the last one may be smaller.",
-        _like("accumulate_unweighted", "gradient"),
+        like(_VARIANTS, "accumulate_unweighted", "gradient"),
     ),
     (
         "zero_grad_in_loop",
         "zero_grad() inside the accumulation loop",
         "Accumulation relies on backward() adding to .grad: clearing it in every iteration keeps only the last "
         "chunk's gradient. Clear the gradients once, before the loop.",
-        _like("accumulate_zero_grad_in_loop", "gradient"),
+        like(_VARIANTS, "accumulate_zero_grad_in_loop", "gradient"),
     ),
     (
         "stale_grads_kept",
         "stale gradients not cleared",
         "The model arrives with an old .grad, and backward() adds to it. Clear it first (model.zero_grad(), or "
         "p.grad = None for each parameter), then accumulate.",
-        _like("accumulate_keeping_stale", "gradient"),
+        like(_VARIANTS, "accumulate_keeping_stale", "gradient"),
     ),
     (
         "detach_missing",
         "detach() missing",
         "net(x2) is the target here: without .detach() the gradient also flows through the x2 branch. Use "
         "net(x2).detach().",
-        _like("consistency_without_detach", "gradient"),
+        like(_VARIANTS, "consistency_without_detach", "gradient"),
     ),
     (
         "detach_wrong_branch",
         "detach() on the wrong branch",
         "The gradient must flow through net(x1), the prediction; the target net(x2) is the branch to detach. "
         "Write (net(x1) - net(x2).detach()).",
-        _like("consistency_detaching_x1", "gradient"),
+        like(_VARIANTS, "consistency_detaching_x1", "gradient"),
     ),
     (
         "jacobian_transposed",
         "Jacobian transposed",
         "J[i, j] = ∂f(x)ᵢ/∂xⱼ: one row per output, one column per input, shape (m, n). Row i is the gradient of "
         "output i, torch.autograd.grad(y, x, grad_outputs=one-hot eᵢ).",
-        _like("jacobian_transposed", "value"),
+        like(_VARIANTS, "jacobian_transposed", "value"),
     ),
     (
         "graph_kept_on_result",
         "the result keeps its graph",
         "The result still requires grad: it holds the graph built with create_graph=True (or for the gradients) and "
         "everything it references. Return result.detach().",
-        lambda ev: ev.fact("return.requires_grad") is True and ev.expected_fact("return.requires_grad") is False,
+        AUTOGRAD_MISCONCEPTIONS["returns_not_detached"].detect,
     ),
 ]
 MISCONCEPTIONS = {**AUTOGRAD_MISCONCEPTIONS, **{m[0]: Misconception(*m) for m in _OWN}}
