@@ -31,39 +31,6 @@ def _filled(module, dtype):  # parameters drawn from this file's generator (the 
     return module.to(dtype)
 
 
-def _call(check, fn, *args, inputs, names):  # and the rules for every function: inputs untouched, grad mode
-    before = check.snapshot(*inputs)
-    out = check.call(fn, *args)
-    check.untouched(f"the caller's {', '.join(names.split())} untouched", before, inputs, names)
-    check.grad_mode_restored()
-    return out
-
-
-def _in_graph(check, out, what, hint):
-    return check.expect(getattr(out, "requires_grad", False), f"{what} requires grad", hint)
-
-
-def _grads_none(check, params, owner, hint):
-    check.expect(all(p.grad is None for p in params), f"the call leaves {owner}'s .grad None", hint)
-
-
-def _grads(tensors):
-    return [torch.zeros_like(t) if t.grad is None else t.grad.clone() for t in tensors]
-
-
-def _no_hooks_left(check, tensors, names):  # a later backward() reaching them by another path adds exactly its own
-    before, weights = _grads(tensors), [_uniform(t.shape, -1, 1, t.dtype) for t in tensors]
-    sum((t * w).sum() for t, w in zip(tensors, weights, strict=True)).backward()
-    for name, t, b, w in zip(names.split(), tensors, before, weights, strict=True):
-        check.close(f"no hook left on {name}: a later backward() adds exactly its gradient", t.grad, b + w)
-
-
-def _close_grads(check, name, params, wanted):
-    for p, want in zip(params, wanted, strict=True):  # want None: no dependence, .grad None or zeros
-        got, want = (p.grad, want) if want is not None else (_grads([p])[0], torch.zeros_like(p))
-        check.close(name, got, want, rtol=1e-4, atol=1e-5)
-
-
 # -- exercise 1 ----------------------------------------------------------------------
 
 _CLIPS = ((torch.tensor([-10, -1, 0, 0.5, 3]), 2.0), (_uniform((3, 4), -50, 50, F64), 0.5), (torch.tensor(1.7), 10.0))
@@ -71,7 +38,7 @@ _CLIPS = ((torch.tensor([-10, -1, 0, 0.5, 3]), 2.0), (_uniform((3, 4), -50, 50, 
 
 def a1_forward(check, soft_clip):
     for x, c in _CLIPS:
-        out = _call(check, soft_clip, x, c, inputs=(x,), names="x")
+        out = check.call_keeping(soft_clip, x, c, keep={"x": x})
         check.close("soft_clip(x, c) = c·tanh(x/c)", out, c * torch.tanh(x / c))
         out = check.call(soft_clip, x.clone().requires_grad_(True), c)
         node = type(getattr(out, "grad_fn", None)).__name__
@@ -84,13 +51,13 @@ def a1_backward(check, soft_clip):
     for x, c in _CLIPS:
         leaf = x.clone().requires_grad_(True)
         out = check.call(soft_clip, leaf, c)
-        if not _in_graph(check, out, "the result", "build it with SoftClip.apply(x, c)"):
+        if not check.requires_grad(out, "the result", "build it with SoftClip.apply(x, c)"):
             return
         g = _uniform(out.shape, -2, 2, x.dtype)  # not all ones: backward must use grad_out
         out.backward(g)
         want = g * (1 - torch.tanh(x / c) ** 2)
         check.close("x.grad = g·(1 − tanh²(x/c)) for an upstream gradient g", leaf.grad, want)
-        _no_hooks_left(check, [leaf], "x")
+        check.no_hooks_left({"x": leaf})
     x = _uniform((3, 4), -3, 3, F64).requires_grad_(True)
     passed = torch.autograd.gradcheck(lambda t: check.call(soft_clip, t, 1.5), (x,), raise_exception=False)
     check.expect(passed, "torch.autograd.gradcheck passes in float64", "backward does not match finite differences")
@@ -103,14 +70,14 @@ def a2_reverse(check, grad_reverse):
     for shape, lam, dtype in (((5,), 0.5, F32), ((2, 3), 3.0, F64), ((), 0.0, F64)):
         x = _uniform(shape, -100, 100, dtype).requires_grad_(True)
         x.grad = _uniform(shape, -1, 1, dtype) if lam > 1 else None  # a .grad the call must leave as it is
-        out = _call(check, grad_reverse, x, lam, inputs=(x,), names="x")
+        out = check.call_keeping(grad_reverse, x, lam, keep={"x": x})
         check.close("the result has the values of x", out, x.detach())
-        if not _in_graph(check, out, "the result", "do not detach it"):
+        if not check.requires_grad(out, "the result", "do not detach it"):
             return
-        g, old = _uniform(shape, -2, 2, dtype), _grads([x])[0]
+        g, old = _uniform(shape, -2, 2, dtype), x.grad.clone() if x.grad is not None else torch.zeros_like(x)
         out.backward(g)
         check.close("backward() with upstream g adds −lam·g to x.grad", x.grad, old - lam * g)
-        _no_hooks_left(check, [x], "x")
+        check.no_hooks_left({"x": x})
 
 
 # -- exercise 3 ----------------------------------------------------------------------
@@ -124,7 +91,7 @@ def a3_hvp(check, hvp):
     for n, dtype in ((1, F64), (5, F32), (16, F64)):
         for f in _scalar_fs(_uniform((n, n), -1, 1, dtype)):
             x, v = _uniform((n,), -3, 3, dtype), _uniform((n,), -3, 3, dtype)
-            got = _call(check, hvp, f, x, v, inputs=(x, v), names="x v")
+            got = check.call_keeping(hvp, f, x, v, keep={"x": x, "v": v})
             tol = {"rtol": 1e-7, "atol": 1e-9} if dtype == F64 else {"rtol": 1e-4, "atol": 1e-4}
             want = torch.autograd.functional.hvp(f, x, v)[1]
             check.close("H(x) @ v, exact (as torch.autograd.functional.hvp gives it)", got, want, **tol)
@@ -141,15 +108,15 @@ def a3_penalty(check, gradient_penalty):
     for d, h, N, dtype in ((2, 5, 6, F32), (1, 1, 1, F64), (8, 16, 32, F64)):
         critic = _filled(nn.Sequential(nn.Linear(d, h), nn.Tanh(), nn.Linear(h, 1)), dtype)
         params, x = list(critic.parameters()), _uniform((N, d), -3, 3, dtype)
-        gp = _call(check, gradient_penalty, critic, x, inputs=(x,), names="x")
+        gp = check.call_keeping(gradient_penalty, critic, x, keep={"x": x})
         check.close("mean over rows of (‖∂critic(x)ᵢ/∂xᵢ‖₂ − 1)²", gp, _penalty(critic, x))
-        _grads_none(check, params, "the critic", "take the input gradient with torch.autograd.grad, not backward()")
-        if not _in_graph(check, gp, "the penalty", "use create_graph=True and do not detach"):
+        check.grads_none(params, "the critic", "take the input gradient with torch.autograd.grad, not backward()")
+        if not check.requires_grad(gp, "the penalty", "use create_graph=True and do not detach"):
             return
         gp.backward()
         wanted = torch.autograd.grad(_penalty(critic, x, True), params, allow_unused=True)
-        _close_grads(check, "penalty.backward() fills the critic's .grad with the penalty's gradient", params, wanted)
-        _no_hooks_left(check, params, "weight1 bias1 weight2 bias2")
+        check.close_grads("penalty.backward() fills the critic's .grad with the penalty's gradient", params, wanted)
+        check.no_hooks_left(dict(critic.named_parameters()))
 
 
 # -- exercise 4 ----------------------------------------------------------------------
@@ -164,12 +131,12 @@ def a4_accumulate(check, accumulate_grads_):
         W, b = (p.detach().clone().requires_grad_(True) for p in params)
         full = (((X @ W.T + b).squeeze(1) - y) ** 2).mean()  # the exercise's full-batch loss
         wanted = torch.autograd.grad(full, (W, b))
-        loss = _call(check, accumulate_grads_, model, X, y, micro, inputs=(X, y), names="X y")
+        loss = check.call_keeping(accumulate_grads_, model, X, y, micro, keep={"X": X, "y": y})
         check.close("returns the full-batch loss as a Python float", loss, float(full.detach()))
         same = [p is q and torch.equal(p, r) for p, q, r in zip(model.parameters(), params, (W, b), strict=True)]
         check.expect(all(same), "the parameters: same objects, same values", "do not update or replace them")
-        _close_grads(check, ".grad holds the full-batch gradient (chunk losses weighted by size/N)", params, wanted)
-        _no_hooks_left(check, params, "weight bias")
+        check.close_grads(".grad holds the full-batch gradient (chunk losses weighted by size/N)", params, wanted)
+        check.no_hooks_left(dict(model.named_parameters()))
 
 
 # -- exercise 5 ----------------------------------------------------------------------
@@ -179,17 +146,17 @@ def a5_stop_grad(check, consistency_loss):
     for d, k, N, dtype in ((3, 2, 4, F32), (1, 1, 1, F64), (8, 8, 32, F64)):
         net = _filled(nn.Linear(d, k), dtype)
         params, x1, x2 = list(net.parameters()), _uniform((N, d), -3, 3, dtype), _uniform((N, d), -3, 3, dtype)
-        loss = _call(check, consistency_loss, net, x1, x2, inputs=(x1, x2), names="x1 x2")
+        loss = check.call_keeping(consistency_loss, net, x1, x2, keep={"x1": x1, "x2": x2})
         W, b = (p.detach().clone().requires_grad_(True) for p in params)
         want = ((x1 @ W.T + b - (x2 @ W.T + b).detach()) ** 2).mean()  # the x2 branch: a constant
         check.close("mean((net(x1) − net(x2))²)", loss, want.detach())
-        _grads_none(check, params, "the net", "do not call backward() inside the function")
-        if not _in_graph(check, loss, "the loss", "detach only the x2 branch"):
+        check.grads_none(params, "the net", "do not call backward() inside the function")
+        if not check.requires_grad(loss, "the loss", "detach only the x2 branch"):
             return
         loss.backward()
         wanted = torch.autograd.grad(want, (W, b))
-        _close_grads(check, "gradient only through the x1 branch (net(x2).detach())", params, wanted)
-        _no_hooks_left(check, params, "weight bias")
+        check.close_grads("gradient only through the x1 branch (net(x2).detach())", params, wanted)
+        check.no_hooks_left(dict(net.named_parameters()))
 
 
 # -- exercise 6 ----------------------------------------------------------------------
@@ -204,6 +171,6 @@ def a6_jacobian(check, jacobian):
     for n, m, dtype in ((4, 3, F32), (5, 5, F64), (1, 1, F64)):
         for f in _vector_fs(_uniform((m, n), -1, 1, dtype), _uniform((m,), -1, 1, dtype)):
             x = _uniform((n,), -3, 3, dtype)
-            J = _call(check, jacobian, f, x, inputs=(x,), names="x")
+            J = check.call_keeping(jacobian, f, x, keep={"x": x})
             check.close("J[i, j] = ∂f(x)ᵢ/∂xⱼ, shape (m, n)", J, torch.autograd.functional.jacobian(f, x))
             check.detached("the result is detached", J)

@@ -112,6 +112,43 @@ class Checker:
             "; ".join(changed) + ": work on copies (t.detach().clone()), never on the caller's tensors",
         )
 
+    def call_keeping(self, fn: Callable[..., Any], *args: Any, keep: dict[str, torch.Tensor]) -> Any:
+        """``call``, then the rules for every function: the tensors in ``keep`` untouched, grad mode restored."""
+        before = self.snapshot(*keep.values())
+        out = self.call(fn, *args)
+        self.untouched(f"the caller's {', '.join(keep)} untouched", before, tuple(keep.values()), " ".join(keep))
+        self.grad_mode_restored()
+        return out
+
+    def requires_grad(self, value: Any, what: str, hint: str) -> bool:
+        """``value`` is a tensor in a graph (a result that must stay differentiable)."""
+        return self.expect(getattr(value, "requires_grad", False) is True, f"{what} requires grad", hint)
+
+    def grads_none(self, params: list[torch.Tensor], owner: str, hint: str) -> bool:
+        """The call left every ``.grad`` of ``params`` None."""
+        return self.expect(all(p.grad is None for p in params), f"the call leaves {owner}'s .grad None", hint)
+
+    def close_grads(self, name: str, params: list[torch.Tensor], wanted: Any) -> bool:
+        """Each ``.grad`` equals its wanted gradient; a wanted None (no dependence) accepts None or zeros."""
+        ok = True
+        for p, want in zip(params, wanted, strict=True):
+            got = p.grad if want is not None or p.grad is not None else torch.zeros_like(p)
+            ok &= self.close(name, got, torch.zeros_like(p) if want is None else want, rtol=1e-4, atol=1e-5)
+        return ok
+
+    def no_hooks_left(self, tensors: dict[str, torch.Tensor]) -> bool:
+        """A later backward() reaching these tensors by another path adds exactly its own gradient to .grad."""
+        generator = torch.Generator().manual_seed(len(tensors))
+        before = [torch.zeros_like(t) if t.grad is None else t.grad.clone() for t in tensors.values()]
+        weights = [torch.rand(t.shape, generator=generator, dtype=torch.float64).to(t.dtype) for t in tensors.values()]
+        sum((t * w).sum() for t, w in zip(tensors.values(), weights, strict=True)).backward()
+        return all(
+            [
+                self.close(f"no hook left on {name}: a later backward() adds exactly its gradient", t.grad, b + w)
+                for (name, t), b, w in zip(tensors.items(), before, weights, strict=True)
+            ]
+        )
+
     def finite_difference(self, value: Callable[[torch.Tensor], float], at: torch.Tensor) -> torch.Tensor:
         return central_difference(value, at)
 
