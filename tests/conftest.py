@@ -94,6 +94,23 @@ def items_by_id(report: dict) -> dict[str, dict]:
     return {item["id"]: item for item in report["items"]}
 
 
+def assert_verdicts(report: dict, spec: dict, rubric_items: list[str]) -> None:
+    """The report gives exactly the verdicts an expected.yaml entry lists (every other item full points)."""
+    items = items_by_id(report)
+    assert list(items) == rubric_items
+    for item_id, item in items.items():
+        want = spec.get("items", {}).get(item_id, {"status": "passed", "score": item["max_score"]})
+        assert (item_id, item["status"], item["score"]) == (item_id, want["status"], want["score"])
+        found = [m["id"] for m in item.get("misconceptions", [])]
+        assert found == want.get("misconceptions", []), (item_id, item["feedback"])
+        if item["status"] != "passed":
+            assert item["feedback"].strip()
+        if item["status"] in ("failed", "error", "timeout", "crashed"):
+            assert item["counterexample"]["input"]["args"], item_id
+    assert report["score"] == spec["score"]
+    assert report["max_score"] == 100
+
+
 def without_timings(report: dict) -> dict:
     report = json.loads(json.dumps(report))
     report.pop("timings", None)

@@ -1,0 +1,73 @@
+"""The second assignment's samples: the verdicts of `grade` (one batch for all) and of `grade check`.
+
+Every sample of ``tests/samples/autograd-advanced`` gets exactly the verdicts its
+``expected.yaml`` lists; the solution notebook scores 100 and the template 0.
+The samples are graded in one ``grade batch`` run (the verdicts are those of
+``grade`` alone: ``test_batch`` checks that), which keeps the suite short.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import ROOT, assert_verdicts
+
+SAMPLES = ROOT / "tests" / "samples" / "autograd-advanced"
+EXPECTED = yaml.safe_load((SAMPLES / "expected.yaml").read_text(encoding="utf-8"))
+EXPECTED_CHECK = yaml.safe_load((SAMPLES / "expected_check.yaml").read_text(encoding="utf-8"))
+RUBRIC = yaml.safe_load((ROOT / "rubrics" / "autograd-advanced.yaml").read_text(encoding="utf-8"))
+
+
+def _notebook(name: str):
+    spec = EXPECTED[name] or {}
+    return ROOT / spec["notebook"] if "notebook" in spec else SAMPLES / name
+
+
+@pytest.fixture(scope="module")
+def reports(plan_cache, tmp_path_factory) -> dict[str, dict]:
+    out = tmp_path_factory.mktemp("advanced") / "out"
+    notebooks = [_notebook(name) for name in sorted(EXPECTED)]
+    done = subprocess.run(
+        [sys.executable, "-m", "grader", "batch", *map(str, notebooks), "-o", str(out), "-j", "2", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        cwd=ROOT,
+        env={**os.environ, "GRADER_CACHE_DIR": str(plan_cache)},
+    )
+    assert done.returncode == 0, done.stderr
+    by_path = {}
+    for path in (out / "reports").glob("*.json"):
+        report = json.loads(path.read_text(encoding="utf-8"))
+        by_path[report["notebook"]["path"]] = report
+    return by_path
+
+
+def test_every_sample_has_expected_verdicts():
+    listed = {spec.get("notebook", name) if spec else name for name, spec in EXPECTED.items()}
+    assert {p.name for p in SAMPLES.glob("*.ipynb")} <= listed
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_sample_gets_its_verdicts(name, reports):
+    notebook = _notebook(name)
+    (report,) = [r for path, r in reports.items() if (ROOT / path).resolve() == notebook.resolve()]
+    assert report["assignment"] == "autograd-advanced"
+    assert_verdicts(report, EXPECTED[name], [item["id"] for item in RUBRIC["items"]])
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_CHECK))
+def test_public_checks_flag_what_they_can_see(name, grade):
+    spec = EXPECTED_CHECK[name] or {}
+    notebook = ROOT / spec["notebook"] if "notebook" in spec else SAMPLES / name
+    done = grade("check", "-f", "json", notebook, timeout=300)
+    assert "Traceback" not in done.stderr, done.stderr
+    statuses = {item["id"]: item["status"] for item in json.loads(done.stdout)["items"]}
+    assert statuses == {item_id: spec.get("items", {}).get(item_id, "passed") for item_id in statuses}
+    assert done.returncode == (0 if not spec.get("items") else 1)
