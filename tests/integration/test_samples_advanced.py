@@ -16,7 +16,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import ROOT, assert_verdicts
+from conftest import ROOT, assert_verdicts, code_cells
 
 SAMPLES = ROOT / "tests" / "samples" / "autograd-advanced"
 EXPECTED = yaml.safe_load((SAMPLES / "expected.yaml").read_text(encoding="utf-8"))
@@ -71,3 +71,35 @@ def test_public_checks_flag_what_they_can_see(name, grade):
     statuses = {item["id"]: item["status"] for item in json.loads(done.stdout)["items"]}
     assert statuses == {item_id: spec.get("items", {}).get(item_id, "passed") for item_id in statuses}
     assert done.returncode == (0 if not spec.get("items") else 1)
+
+
+RUN_IN_KERNEL = """
+import json, sys
+namespace = vars(sys.modules["__main__"])
+for cell in json.loads(sys.argv[1]):
+    try:
+        exec(cell, namespace)
+    except Exception:
+        pass
+import grader
+print(json.dumps({item.id: item.status for item in grader.check_all().items}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("sample", "failing"), [("correct.ipynb", set()), ("wrong_hook_on_caller_tensor.ipynb", {"a2.reverse"})]
+)
+def test_grader_check_in_the_live_kernel(sample, failing):
+    cells = [c for c in code_cells(SAMPLES / sample) if not c.lstrip().startswith(("!", "%"))]
+    done = subprocess.run(
+        [sys.executable, "-c", RUN_IN_KERNEL, json.dumps(cells)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT / "assignments" / "autograd-advanced",
+        env={**os.environ, "MPLBACKEND": "Agg"},
+    )
+    assert done.returncode == 0, done.stderr
+    statuses = json.loads(done.stdout.splitlines()[-1])
+    assert list(statuses) == [item["id"] for item in RUBRIC["items"]]
+    assert {item for item, status in statuses.items() if status != "passed"} == failing

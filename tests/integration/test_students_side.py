@@ -16,7 +16,6 @@ from conftest import ROOT, SAMPLES, TEMPLATE, code_cells
 EXPECTED_CHECK = yaml.safe_load((SAMPLES / "expected_check.yaml").read_text(encoding="utf-8"))
 EXPECTED_GRADES = yaml.safe_load((SAMPLES / "expected.yaml").read_text(encoding="utf-8"))
 SOLUTION = ROOT / "reference" / "autograd_basics" / "solution.ipynb"
-STUDENT_FILES = sorted(p for p in (ROOT / "assignments" / "autograd-basics").rglob("*") if p.is_file())
 
 
 # -- grade check ---------------------------------------------------------------------
@@ -113,14 +112,16 @@ def _windows(path, size: int = 3) -> set[str]:
     return {"".join(lines[i : i + size]) for i in range(len(lines) - size + 1)}
 
 
-def test_nothing_secret_ships_to_students():
+@pytest.mark.parametrize("assignment", ["autograd-basics", "autograd-advanced"])
+def test_nothing_secret_ships_to_students(assignment):
     """No three consecutive lines of the reference, its variants or its input domains, and no seed."""
     secret = set()
     for name in ("solution.py", "variants.py", "domains.py", "checks.py", "misconceptions.py"):
-        secret |= _windows(ROOT / "reference" / "autograd_basics" / name)
-    rubric = yaml.safe_load((ROOT / "rubrics" / "autograd-basics.yaml").read_text())
-    assert STUDENT_FILES and len(secret) > 100
-    for path in STUDENT_FILES:
+        secret |= _windows(ROOT / "reference" / assignment.replace("-", "_") / name)
+    rubric = yaml.safe_load((ROOT / "rubrics" / f"{assignment}.yaml").read_text())
+    student_files = sorted(p for p in (ROOT / "assignments" / assignment).rglob("*") if p.is_file())
+    assert student_files and len(secret) > 100
+    for path in student_files:
         text = path.read_text(encoding="utf-8")
         squeezed = re.sub(r"\s+", "", text.replace("\\n", "\n"))
         leaked = sorted(window for window in secret if window in squeezed)
