@@ -138,7 +138,6 @@ def test_grade_batch_stops_on_the_instructors_error_and_keeps_what_it_graded(tmp
     )
     assert sorted(p.name for p in (out / "reports").iterdir()) == ["a_first.json"]  # nothing charged to b_second
     assert json.loads((out / "reports" / "a_first.json").read_text())["score"] == 5
-    assert "a_first" in (out / "gradebook.csv").read_text() and "b_second" not in (out / "gradebook.csv").read_text()
 
     # Fixed, the batch resumes: the finished result is kept, the rest graded.
     shutil.copyfile(REFERENCE / "solution.py", course / "reference_broken" / "solution.py")
