@@ -101,3 +101,11 @@ def test_grader_check_in_the_live_kernel(sample, failing):
     statuses = json.loads(done.stdout.splitlines()[-1])
     assert list(statuses) == [item["id"] for item in RUBRIC["items"]]
     assert {item for item, status in statuses.items() if status != "passed"} == failing
+
+
+def test_a_bundle_of_the_second_assignment_grades_like_its_folders(grade, grade_json, reports, tmp_path):
+    bundle = tmp_path / "autograd-advanced.zip"
+    assert grade("bundle", "autograd-advanced", "-o", bundle).returncode == 0
+    name = "wrong_jacobian_transposed.ipynb"
+    report = grade_json(SAMPLES / name, "--assignment", bundle)
+    assert_verdicts(report, EXPECTED[name], [item["id"] for item in RUBRIC["items"]])
