@@ -103,7 +103,7 @@ def test_grader_check_in_the_live_kernel(sample, failing):
     assert {item for item, status in statuses.items() if status != "passed"} == failing
 
 
-def test_a_bundle_of_the_second_assignment_grades_like_its_folders(grade, grade_json, reports, tmp_path):
+def test_a_bundle_of_the_second_assignment_grades_like_its_folders(grade, grade_json, tmp_path):
     bundle = tmp_path / "autograd-advanced.zip"
     assert grade("bundle", "autograd-advanced", "-o", bundle).returncode == 0
     name = "wrong_jacobian_transposed.ipynb"
