@@ -1,4 +1,7 @@
-"""``grade new``: a new assignment's scaffold is accepted as it is by assign, check, mutate and grade."""
+"""``grade new``: a new assignment's scaffold is accepted as it is by assign, check and grade.
+
+(and by ``grade mutate``: test_authoring_doc follows the walkthrough, which mutates a fresh scaffold)
+"""
 
 from __future__ import annotations
 
@@ -64,13 +67,8 @@ def test_a_new_assignment_passes_assign_check_mutate_and_grade_as_it_is(grade, t
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert [(i["id"], i["status"]) for i in json.loads(checked.stdout)["items"]] == [("e1.square_grad", "passed")]
 
-    mutated = grade("mutate", ID, "--jobs", "2", "--min-kill-rate", "0.95", "-f", "json", "-q", **in_course)
-    assert mutated.returncode == 0, mutated.stdout + mutated.stderr
-    report = json.loads(mutated.stdout)
-    assert report["survived"] == 0, [v["id"] for v in report["verdicts"] if v["status"] == "survived"]
-    assert report["equivalent"] == 0 and report["kill_rate"] == 1.0 and report["warnings"] == []
-    operators = {v["id"].split("/")[1] for v in report["verdicts"]}
-    assert {"drop_detach_clone", "mutate_caller", "grad_mode_off", "mean_sum", "drop_statement"} <= operators
+    # `grade mutate` of a fresh scaffold (--min-kill-rate 0.95) runs in test_authoring_doc, which follows
+    # docs/authoring.md's walkthrough of the same scaffold: the suite spends that minute once.
 
     full = grade("-f", "json", SOLUTION, **in_course)
     assert full.returncode == 0, full.stderr
