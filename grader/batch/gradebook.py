@@ -2,7 +2,8 @@
 
 Both are computed from the stored records alone (never from timings), so a
 batch that was interrupted and resumed gives the same files as one that ran
-through.
+through. A batch of several assignments has one of each per assignment, and
+an index of the whole batch (``write_index``, ``write_overview``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 from ..result import STATUSES
 
 FIXED = ("student", "submission", "sha256", "score", "max_score")
+INDEX = ("student", "assignment", "submission", "sha256", "score", "max_score", "outcome")
+_COUNTS = ("submissions", "graded", "rejected", "failed", "pending")
 
 
 def _items(rows: list[dict[str, Any]]) -> list[tuple[str, float]]:
@@ -51,6 +54,28 @@ def write_gradebook(rows: list[dict[str, Any]]) -> str:
                 _number(row["score"]) if graded else "0",
                 _number(row["max_score"]) if graded else "",
                 *(_number(scores[item]) if item in scores else ("0" if graded else "") for item, _ in items),
+                _spreadsheet_safe(_outcome(row)),
+            ]
+        )
+    return buffer.getvalue()
+
+
+def write_index(rows: list[tuple[str | None, dict[str, Any]]]) -> str:
+    """A batch of several assignments: one row per student, with the assignment its notebook names (empty:
+    none of the course), its total and outcome; the items are in that assignment's own gradebook."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(INDEX)
+    for assignment, row in rows:
+        graded = row["batch"]["outcome"] == "graded"
+        writer.writerow(
+            [
+                _spreadsheet_safe(row["batch"]["student"]),
+                assignment or "",
+                _spreadsheet_safe(row.get("submission", "")),
+                row.get("sha256") or "",
+                _number(row["score"]) if graded else "0",
+                _number(row["max_score"]) if graded else "",
                 _spreadsheet_safe(_outcome(row)),
             ]
         )
@@ -95,3 +120,33 @@ def summary(rows: list[dict[str, Any]], *, total: int) -> dict[str, Any]:
 
 def write_summary(rows: list[dict[str, Any]], *, total: int) -> str:
     return json.dumps(summary(rows, total=total), indent=2) + "\n"
+
+
+def overview(
+    assignments: dict[str, tuple[str, str, list[dict[str, Any]], int]],
+    *,
+    unassigned: tuple[list[dict[str, Any]], int],
+) -> dict[str, Any]:
+    """The index of a batch of several assignments: the counts of the whole batch, each assignment's
+    summary (``assignments``: id -> its gradebook's and summary's file names, its rows and how many
+    notebooks name it) and the notebooks that name no assignment of the course (rejected, unless failed)."""
+    per = [
+        {"assignment": assignment, "gradebook": gradebook, "summary": summary_file, **summary(rows, total=total)}
+        for assignment, (gradebook, summary_file, rows, total) in assignments.items()
+    ]
+    rows, total = unassigned
+    rest = summary(rows, total=total)
+    rest = {key: rest[key] for key in _COUNTS}
+    return {
+        **{key: sum(part[key] for part in [*per, rest]) for key in _COUNTS},
+        "assignments": per,
+        "unassigned": rest,
+    }
+
+
+def write_overview(
+    assignments: dict[str, tuple[str, str, list[dict[str, Any]], int]],
+    *,
+    unassigned: tuple[list[dict[str, Any]], int],
+) -> str:
+    return json.dumps(overview(assignments, unassigned=unassigned), indent=2) + "\n"

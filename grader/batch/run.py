@@ -9,6 +9,14 @@ in ``OUT/reports/<student>.json``, its other renderings beside it, and the
 gradebook and summary rewritten from every record so far. Each write is
 atomic, so an interrupted batch (Ctrl-C, a killed worker, a killed grader)
 leaves every finished result on disk and ``--resume`` picks up from there.
+
+A batch without ``--assignment`` whose notebooks name several assignments of
+the course gets one gradebook and summary per assignment
+(``OUT/gradebook-<id>.csv``, ``OUT/summary-<id>.json``), and
+``OUT/gradebook.csv`` and ``OUT/summary.json`` become the index of the whole
+batch (see ``Layout``). Each notebook is still graded with the rubric its own
+metadata names, chosen by the grading itself (``for_notebook``): the id read
+here only says in which gradebook its row goes.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ from ..errors import GraderError, NotebookError, RubricError
 from ..escape import clean
 from ..files import write_atomically
 from ..notebook import grader_metadata, parse
-from .gradebook import write_gradebook, write_summary
+from .gradebook import write_gradebook, write_index, write_overview, write_summary
 
 RECORDS = "reports"
 SUFFIX = {
@@ -43,6 +51,8 @@ SUFFIX = {
 _HASH_LIMIT = 64 << 20  # larger notebooks are refused by the grading itself; never skipped
 # A grading's outcome when the course material is wrong (the rubric, its reference): never a notebook's record.
 COURSE_ERROR = "course error"
+# The assignments (ids, rubric files) whose references a local batch's fork server imports (grader.batch.preload).
+PRELOAD_ASSIGNMENTS = "GRADER_BATCH_ASSIGNMENTS"
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,9 @@ class Submission:
     student: str  # from the path the TA gave, never from the notebook: it names the record's file
     sha256: str | None  # None: unreadable here; the grading says why
     declared_student: str | None = None  # metadata.grader.student, shown to the TA, trusted for nothing
+    # metadata.grader.assignment when it is an id of this course (``declared_id``), else None: the gradebook
+    # its row goes in. It chooses no rubric: the grading reads the notebook and chooses (``for_notebook``).
+    assignment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,11 +80,47 @@ class Settings:
         return {"grader_version": __version__, **self.__dict__}
 
 
+@dataclass(frozen=True)
+class Layout:
+    """Which gradebooks a batch writes.
+
+    One assignment (``--assignment``, or every notebook that names one names the same): today's
+    ``OUT/gradebook.csv`` and ``OUT/summary.json``, ``assignments`` empty. Several (no
+    ``--assignment``, notebooks naming different ids of the course): per assignment
+    ``OUT/gradebook-<id>.csv`` and ``OUT/summary-<id>.json``, with ``OUT/gradebook.csv`` and
+    ``OUT/summary.json`` the index of every notebook (its assignment, total and outcome). A notebook
+    that names no assignment of the course is only in the index. Decided from the notebooks before
+    anything is graded, so a resumed batch writes the same files.
+    """
+
+    assignments: tuple[str, ...] = ()
+
+    @staticmethod
+    def of(chosen: Sequence[Submission], settings: Settings) -> Layout:
+        if settings.assignment is not None:
+            return Layout()  # the TA's choice wins for every notebook: one gradebook
+        named = sorted({s.assignment for s in chosen if s.assignment is not None})
+        return Layout(tuple(named) if len(named) > 1 else ())
+
+    @property
+    def per_assignment(self) -> bool:
+        return bool(self.assignments)
+
+    @staticmethod
+    def gradebook(assignment: str) -> str:
+        return f"gradebook-{assignment}.csv"
+
+    @staticmethod
+    def summary(assignment: str) -> str:
+        return f"summary-{assignment}.json"
+
+
 @dataclass
 class Progress:
     total: int
     skipped: int = 0
     done: list[dict[str, Any]] = field(default_factory=list)
+    named: str | None = None  # the one assignment the notebooks name, when they name one (one gradebook)
 
 
 def collect(patterns: Sequence[str]) -> list[Path]:
@@ -112,14 +161,14 @@ def submissions(paths: Sequence[Path]) -> list[Submission]:
     says: a student who writes a classmate's id into ``metadata.grader.student``
     gets that value shown beside their own record, nothing more.
     """
-    read = [(path, *_hash_and_student(path)) for path in paths]
-    named = [(path, digest, declared, _safe(path.stem)) for path, digest, declared in read]
+    read = [(path, *_hash_and_metadata(path)) for path in paths]
+    named = [(path, digest, declared, assignment, _safe(path.stem)) for path, digest, declared, assignment in read]
     counts: dict[str, int] = {}
     for *_, student in named:
         counts[student] = counts.get(student, 0) + 1
     out: list[Submission] = []
     taken: set[str] = set()
-    for path, digest, declared, student in named:
+    for path, digest, declared, assignment, student in named:
         if counts[student] > 1 and path.parent.name:
             student = _safe(f"{path.parent.name}-{student}")
         candidate, n = student, 1
@@ -127,27 +176,43 @@ def submissions(paths: Sequence[Path]) -> list[Submission]:
             n += 1
             candidate = f"{student}-{n}"
         taken.add(candidate)
-        out.append(Submission(path=path, student=candidate, sha256=digest, declared_student=declared))
+        out.append(
+            Submission(path=path, student=candidate, sha256=digest, declared_student=declared, assignment=assignment)
+        )
     return sorted(out, key=lambda s: s.student)
 
 
-def _hash_and_student(path: Path) -> tuple[str | None, str | None]:
-    """The notebook's SHA-256 and the student id it declares (cleaned, for display only)."""
+def _hash_and_metadata(path: Path) -> tuple[str | None, str | None, str | None]:
+    """The notebook's SHA-256, the student id it declares (cleaned, for display only) and the assignment
+    it names when that is an id of this course (a path, a bundle or an unknown id: None, and its grading
+    rejects it)."""
     try:
         if path.is_symlink() or not path.is_file() or path.stat().st_size > _HASH_LIMIT:
-            return None, None
+            return None, None, None
         data = path.read_bytes()
     except OSError:
-        return None, None
+        return None, None, None
     digest = hashlib.sha256(data).hexdigest()
     try:
         doc = parse(data, str(path))
     except NotebookError:
-        return digest, None  # its grading says what is wrong with it
-    student = grader_metadata(doc).get("student")
-    if not isinstance(student, str) or not student.strip():
-        return digest, None
-    return digest, clean(student.strip()[:100])
+        return digest, None, None  # its grading says what is wrong with it
+    metadata = grader_metadata(doc)
+    student = metadata.get("student")
+    declared = clean(student.strip()[:100]) if isinstance(student, str) and student.strip() else None
+    return digest, declared, _course_id(metadata.get("assignment"), str(path))
+
+
+def _course_id(value: object, notebook: str) -> str | None:
+    """``metadata.grader.assignment`` if the course has that id (the one rule, ``declared_id``), else None."""
+    from ..course.assignment import declared_id  # imports the authoring API: only when a notebook names one
+
+    if not isinstance(value, str):
+        return None
+    try:
+        return declared_id(value, notebook)
+    except NotebookError:
+        return None
 
 
 def _safe(name: str) -> str:
@@ -204,6 +269,7 @@ def run_batch(
     that met it; every finished record stays, and ``--resume`` grades the rest once it is fixed.
     """
     chosen = submissions(paths)
+    layout = Layout.of(chosen, settings)
     (out / RECORDS).mkdir(parents=True, exist_ok=True)
     records: dict[str, dict[str, Any]] = {}
     todo: list[Submission] = []
@@ -213,10 +279,14 @@ def run_batch(
             todo.append(submission)
         else:
             records[submission.student] = kept
-    state = Progress(total=len(chosen), skipped=len(records))
-    order = [s.student for s in chosen]
-    _write_tables(out, order, records)
-    for submission, result in pool(todo):
+    named = {s.assignment for s in chosen if s.assignment is not None}
+    state = Progress(
+        total=len(chosen),
+        skipped=len(records),
+        named=next(iter(named)) if len(named) == 1 and settings.assignment is None else None,
+    )
+    _write_tables(out, layout, chosen, records)
+    for submission, result in pool(_each_assignment_first(todo) if layout.per_assignment else todo):
         if result["outcome"] == COURSE_ERROR:
             raise RubricError(
                 f"{result['error']} (grade batch stopped: {state.skipped + len(state.done)} of {state.total} "
@@ -228,13 +298,51 @@ def run_batch(
         write_atomically(
             out / RECORDS / f"{submission.student}.json", json.dumps(record, indent=2, ensure_ascii=False) + "\n"
         )
-        _write_tables(out, order, records)
+        _write_tables(out, layout, chosen, records, only={submission.assignment} - {None})
         state.done.append(record)
         progress(submission, result, state)
     return state
 
 
-def _write_tables(out: Path, order: list[str], records: dict[str, dict[str, Any]]) -> None:
-    rows = [records[student] for student in order if student in records]
-    write_atomically(out / "gradebook.csv", write_gradebook(rows))
-    write_atomically(out / "summary.json", write_summary(rows, total=len(order)))
+def _each_assignment_first(todo: list[Submission]) -> list[Submission]:
+    """The first notebook of each assignment, then the rest, in order: the first gradings of a batch
+    draw each assignment's plans (and import its reference) side by side, instead of several workers
+    drawing the same assignment's plans at once while the next assignment waits for a free one."""
+    first: dict[str, Submission] = {}
+    for submission in todo:
+        if submission.assignment is not None:
+            first.setdefault(submission.assignment, submission)
+    ahead = set(map(id, first.values()))
+    return [*first.values(), *(s for s in todo if id(s) not in ahead)]
+
+
+def _write_tables(
+    out: Path,
+    layout: Layout,
+    chosen: list[Submission],
+    records: dict[str, dict[str, Any]],
+    *,
+    only: set[str | None] | None = None,
+) -> None:
+    """The gradebooks and summaries from every record so far; ``only``: of these assignments (and the index)."""
+    rows = [(s, records[s.student]) for s in chosen if s.student in records]
+    if not layout.per_assignment:
+        write_atomically(out / "gradebook.csv", write_gradebook([row for _, row in rows]))
+        write_atomically(out / "summary.json", write_summary([row for _, row in rows], total=len(chosen)))
+        return
+    groups: dict[str, tuple[list[dict[str, Any]], int]] = {}
+    for assignment in layout.assignments:
+        of_it = [row for s, row in rows if s.assignment == assignment]
+        groups[assignment] = (of_it, sum(1 for s in chosen if s.assignment == assignment))
+        if only is None or assignment in only:
+            write_atomically(out / layout.gradebook(assignment), write_gradebook(of_it))
+            write_atomically(out / layout.summary(assignment), write_summary(of_it, total=groups[assignment][1]))
+    unassigned = [row for s, row in rows if s.assignment is None]
+    write_atomically(out / "gradebook.csv", write_index([(s.assignment, row) for s, row in rows]))
+    write_atomically(
+        out / "summary.json",
+        write_overview(
+            {a: (layout.gradebook(a), layout.summary(a), *groups[a]) for a in layout.assignments},
+            unassigned=(unassigned, sum(1 for s in chosen if s.assignment is None)),
+        ),
+    )

@@ -9,6 +9,7 @@ nothing with a submission but the trusted side's imports.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import tempfile
@@ -22,7 +23,7 @@ from typing import Any
 
 from ..errors import ExitCode, GraderError, RubricError
 from ..grading import Options
-from .run import COURSE_ERROR, Submission
+from .run import COURSE_ERROR, PRELOAD_ASSIGNMENTS, Submission
 
 _BREAKS_WITHOUT_PROGRESS = 3  # a pool whose workers keep dying is not restarted forever
 
@@ -71,16 +72,34 @@ class LocalPool:
         self.jobs, self.options, self.formats = jobs, options, tuple(formats)
         self._executor: ProcessPoolExecutor | None = None
 
-    def _start(self) -> ProcessPoolExecutor:
+    def _start(self, assignments: list[str]) -> ProcessPoolExecutor:
+        """The pool; its fork server (started once) also imports the reference of each of ``assignments``."""
+        from multiprocessing import forkserver
+
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["grader.batch.preload"])
+        # The fork server inherits this process's environment when it starts (here, at once) and reads there
+        # which references to import; none of it reaches a notebook (the sandbox's environment is scrubbed).
+        os.environ[PRELOAD_ASSIGNMENTS] = json.dumps(assignments)
+        try:
+            forkserver.ensure_running()
+        finally:
+            del os.environ[PRELOAD_ASSIGNMENTS]
         return ProcessPoolExecutor(max_workers=self.jobs, mp_context=context)
+
+    def _assignments(self, todo: list[Submission]) -> list[str]:
+        """What the gradings will load: the TA's --assignment (an id or a rubric file; a bundle is unpacked
+        afresh by each grading, so there is nothing to share), else each id the notebooks name."""
+        given = self.options.assignment
+        if given is not None:
+            return [] if given.endswith(".zip") else [given]
+        return sorted({s.assignment for s in todo if s.assignment is not None})
 
     def __call__(self, todo: list[Submission]) -> Iterator[tuple[Submission, dict[str, Any]]]:
         pending = list(todo)
         breaks = 0
         while pending:
-            executor = self._executor = self._start()
+            executor = self._executor = self._start(self._assignments(pending))
             futures: dict[Future[dict[str, Any]], Submission] = {
                 executor.submit(grade_task, str(s.path), self.options, self.formats): s for s in pending
             }

@@ -34,10 +34,16 @@ EXTRA_FORMATS = ("html", "markdown", "junit", "gradescope", "classroom", "yaml",
     epilog=(
         "Writes OUT/reports/<student>.json (the JSON report of each notebook; other --format "
         "renderings beside it), OUT/gradebook.csv and OUT/summary.json, each atomically as "
-        "results arrive, and prints the per-item summary. The student id is the notebook's "
-        "metadata.grader.student, else its file name (with its folder's name where names repeat). "
+        "results arrive, and prints the per-item summary. Each notebook is graded with --assignment, "
+        "else with the assignment id of the course its metadata.grader.assignment names (none, a path "
+        "or an unknown id: rejected). When, without --assignment, the notebooks name several "
+        "assignments, each has its own OUT/gradebook-<id>.csv and OUT/summary-<id>.json, and "
+        "OUT/gradebook.csv (student, assignment, submission, sha256, score, max_score, outcome) and "
+        "OUT/summary.json index the whole batch. The student id is the notebook's file name (with its "
+        "folder's name where names repeat), never what the notebook says. "
         "Exit status: 0 every notebook has a result (a file that is not a gradable notebook gets "
-        "its error in the gradebook); 2 bad command line or no notebooks; 3 the grader failed on "
+        "its error in the gradebook); 2 bad command line or no notebooks, or the course material is "
+        "wrong; 3 the grader failed on "
         "some notebook (shown in the gradebook; --resume retries them), or cannot grade here (no "
         "sandbox; a package of the rubric's packages: not installed, checked before grading); "
         "130 interrupted (every finished result is kept; --resume grades the rest)."
@@ -102,7 +108,7 @@ def batch(
     from ..course.assignment import resolve
     from ..course.rubric import load_rubric
     from ..grading import Options
-    from ..report.summary import render_summary
+    from ..report.summary import assignment_lines, render_summary
 
     paths = collect(patterns)
     rubric = None
@@ -141,9 +147,13 @@ def batch(
     finally:
         pool.close()
     # The stored summary is the one printed: the same for a resumed batch as for one that ran through.
-    sys.stdout.write(render_summary(json.loads((out / "summary.json").read_text(encoding="utf-8"))))
+    stored = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    sys.stdout.write(render_summary(stored))
     if state.skipped:
         click.echo(f"{state.skipped} kept from an earlier run (--resume)", err=True)
+    graded_as = rubric.assignment if rubric is not None else state.named
+    for line in assignment_lines(stored, folder=str(out), assignment=graded_as):
+        click.echo(line, err=True)
     failed = [r for r in state.done if r["batch"]["outcome"] == "failed"]
     for record in failed:
         click.echo(f"grade: {record['batch']['student']}: not graded: {record['error']}", err=True)
