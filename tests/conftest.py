@@ -94,6 +94,19 @@ def items_by_id(report: dict) -> dict[str, dict]:
     return {item["id"]: item for item in report["items"]}
 
 
+def batch_reports(notebooks: list[Path], out: Path, plan_cache: Path, *args: object) -> dict[Path, dict]:
+    """Grades the notebooks in one ``grade batch`` (2 workers); each JSON report by the notebook's resolved path."""
+    done = run_grader(
+        "batch", *notebooks, "-o", out, "-j", 2, "-q", *args, env={"GRADER_CACHE_DIR": str(plan_cache)}, timeout=1800
+    )
+    assert done.returncode == 0, done.stderr
+    reports = {}
+    for path in (out / "reports").glob("*.json"):
+        report = json.loads(path.read_text(encoding="utf-8"))
+        reports[(ROOT / report["notebook"]["path"]).resolve()] = report
+    return reports
+
+
 def assert_verdicts(report: dict, spec: dict, rubric_items: list[str]) -> None:
     """The report gives exactly the verdicts an expected.yaml entry lists (every other item full points)."""
     items = items_by_id(report)

@@ -1,11 +1,16 @@
-"""Every sample submission gets exactly the verdicts listed in expected.yaml."""
+"""Every sample submission gets exactly the verdicts listed in expected.yaml.
+
+The samples graded with the course's rubric are graded in one ``grade batch``
+(whose verdicts are those of ``grade`` alone: test_batch checks that); the
+ones with their own rubric (short limits) are graded one by one.
+"""
 
 from __future__ import annotations
 
 import pytest
 import yaml
 
-from conftest import ROOT, SAMPLES, assert_verdicts
+from conftest import ROOT, SAMPLES, assert_verdicts, batch_reports
 
 EXPECTED = yaml.safe_load((SAMPLES / "expected.yaml").read_text(encoding="utf-8"))
 RUBRIC_ITEMS = [item["id"] for item in yaml.safe_load((ROOT / "rubrics" / "autograd-basics.yaml").read_text())["items"]]
@@ -17,10 +22,22 @@ def test_every_sample_has_expected_verdicts():
     assert on_disk <= listed
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_sample_gets_its_verdicts(name, grade_json):
+def _notebook(name: str):
     spec = EXPECTED[name]
-    notebook = ROOT / spec["notebook"] if "notebook" in spec else SAMPLES / name
-    args = ("-a", ROOT / spec["rubric"]) if "rubric" in spec else ()
-    report = grade_json(notebook, *args)
+    return ROOT / spec["notebook"] if "notebook" in spec else SAMPLES / name
+
+
+@pytest.fixture(scope="module")
+def batched(plan_cache, tmp_path_factory) -> dict:
+    notebooks = [_notebook(name) for name, spec in sorted(EXPECTED.items()) if "rubric" not in spec]
+    return batch_reports(notebooks, tmp_path_factory.mktemp("samples") / "out", plan_cache)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_sample_gets_its_verdicts(name, request):
+    spec = EXPECTED[name]
+    if "rubric" in spec:
+        report = request.getfixturevalue("grade_json")(_notebook(name), "-a", ROOT / spec["rubric"])
+    else:
+        report = request.getfixturevalue("batched")[_notebook(name).resolve()]
     assert_verdicts(report, spec, RUBRIC_ITEMS)

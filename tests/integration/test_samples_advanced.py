@@ -16,7 +16,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import ROOT, assert_verdicts, code_cells
+from conftest import ROOT, assert_verdicts, batch_reports, code_cells
 
 SAMPLES = ROOT / "tests" / "samples" / "autograd-advanced"
 EXPECTED = yaml.safe_load((SAMPLES / "expected.yaml").read_text(encoding="utf-8"))
@@ -30,23 +30,9 @@ def _notebook(name: str):
 
 
 @pytest.fixture(scope="module")
-def reports(plan_cache, tmp_path_factory) -> dict[str, dict]:
-    out = tmp_path_factory.mktemp("advanced") / "out"
+def reports(plan_cache, tmp_path_factory) -> dict:
     notebooks = [_notebook(name) for name in sorted(EXPECTED)]
-    done = subprocess.run(
-        [sys.executable, "-m", "grader", "batch", *map(str, notebooks), "-o", str(out), "-j", "2", "-q"],
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        cwd=ROOT,
-        env={**os.environ, "GRADER_CACHE_DIR": str(plan_cache)},
-    )
-    assert done.returncode == 0, done.stderr
-    by_path = {}
-    for path in (out / "reports").glob("*.json"):
-        report = json.loads(path.read_text(encoding="utf-8"))
-        by_path[report["notebook"]["path"]] = report
-    return by_path
+    return batch_reports(notebooks, tmp_path_factory.mktemp("advanced") / "out", plan_cache)
 
 
 def test_every_sample_has_expected_verdicts():
@@ -57,7 +43,7 @@ def test_every_sample_has_expected_verdicts():
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_sample_gets_its_verdicts(name, reports):
     notebook = _notebook(name)
-    (report,) = [r for path, r in reports.items() if (ROOT / path).resolve() == notebook.resolve()]
+    report = reports[notebook.resolve()]
     assert report["assignment"] == "autograd-advanced"
     assert_verdicts(report, EXPECTED[name], [item["id"] for item in RUBRIC["items"]])
 
