@@ -37,6 +37,19 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
+def _cells(row: dict[str, Any]) -> tuple[str, str, str, str, str, str]:
+    """A record's student, submission, sha256, score, max_score and outcome, as gradebook cells."""
+    graded = row["batch"]["outcome"] == "graded"
+    return (
+        _spreadsheet_safe(row["batch"]["student"]),
+        _spreadsheet_safe(row.get("submission", "")),
+        row.get("sha256") or "",
+        _number(row["score"]) if graded else "0",
+        _number(row["max_score"]) if graded else "",
+        _spreadsheet_safe(_outcome(row)),
+    )
+
+
 def write_gradebook(rows: list[dict[str, Any]]) -> str:
     """One row per student, one column per rubric item, the total and the outcome."""
     items = _items(rows)
@@ -46,17 +59,9 @@ def write_gradebook(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         scores = {item["id"]: item["score"] for item in row.get("items", ())}
         graded = row["batch"]["outcome"] == "graded"
-        writer.writerow(
-            [
-                _spreadsheet_safe(row["batch"]["student"]),
-                _spreadsheet_safe(row.get("submission", "")),
-                row.get("sha256") or "",
-                _number(row["score"]) if graded else "0",
-                _number(row["max_score"]) if graded else "",
-                *(_number(scores[item]) if item in scores else ("0" if graded else "") for item, _ in items),
-                _spreadsheet_safe(_outcome(row)),
-            ]
-        )
+        student, submission, sha, score, max_score, outcome = _cells(row)
+        marks = (_number(scores[item]) if item in scores else ("0" if graded else "") for item, _ in items)
+        writer.writerow([student, submission, sha, score, max_score, *marks, outcome])
     return buffer.getvalue()
 
 
@@ -67,18 +72,8 @@ def write_index(rows: list[tuple[str | None, dict[str, Any]]]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(INDEX)
     for assignment, row in rows:
-        graded = row["batch"]["outcome"] == "graded"
-        writer.writerow(
-            [
-                _spreadsheet_safe(row["batch"]["student"]),
-                assignment or "",
-                _spreadsheet_safe(row.get("submission", "")),
-                row.get("sha256") or "",
-                _number(row["score"]) if graded else "0",
-                _number(row["max_score"]) if graded else "",
-                _spreadsheet_safe(_outcome(row)),
-            ]
-        )
+        student, *rest = _cells(row)
+        writer.writerow([student, assignment or "", *rest])
     return buffer.getvalue()
 
 
