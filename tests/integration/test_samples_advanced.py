@@ -16,7 +16,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import ROOT, assert_verdicts, batch_reports, code_cells
+from conftest import ROOT, assert_verdicts, batch_reports, code_cells, run_grader
 
 SAMPLES = ROOT / "tests" / "samples" / "autograd-advanced"
 EXPECTED = yaml.safe_load((SAMPLES / "expected.yaml").read_text(encoding="utf-8"))
@@ -30,9 +30,15 @@ def _notebook(name: str):
 
 
 @pytest.fixture(scope="module")
-def reports(plan_cache, tmp_path_factory) -> dict:
-    notebooks = [_notebook(name) for name in sorted(EXPECTED)]
-    return batch_reports(notebooks, tmp_path_factory.mktemp("advanced") / "out", plan_cache)
+def batch_out(plan_cache, tmp_path_factory):
+    """One grade batch of every sample: its output folder, and each report by the notebook's path."""
+    out = tmp_path_factory.mktemp("advanced") / "out"
+    return out, batch_reports([_notebook(name) for name in sorted(EXPECTED)], out, plan_cache)
+
+
+@pytest.fixture(scope="module")
+def reports(batch_out) -> dict:
+    return batch_out[1]
 
 
 def test_every_sample_has_expected_verdicts():
@@ -95,3 +101,54 @@ def test_a_bundle_of_the_second_assignment_grades_like_its_folders(grade, grade_
     name = "wrong_jacobian_transposed.ipynb"
     report = grade_json(SAMPLES / name, "--assignment", bundle)
     assert_verdicts(report, EXPECTED[name], [item["id"] for item in RUBRIC["items"]])
+
+
+# -- grade export: the batch's grades as Moodle and Canvas import them ------------------
+
+ROSTER = """student,email,name,id,sis_user_id,sis_login_id,section
+correct,anna.nowak@uni.example,"Nowak, Anna",1001,S1001,anowak,Grupa 1
+wrong_jacobian_transposed,jan.kowalski@uni.example,"Kowalski, Jan",1002,S1002,jkowalski,Grupa 1
+never_handed_in,ewa.wisniewska@uni.example,"Wiśniewska, Ewa",1003,S1003,ewisniewska,Grupa 2
+"""
+
+
+@pytest.mark.parametrize(
+    ("target", "header", "rows"),
+    [
+        (
+            "moodle",
+            ["Email address,autograd-advanced"],
+            ["anna.nowak@uni.example,10", "jan.kowalski@uni.example,8.8", "ewa.wisniewska@uni.example,"],
+        ),
+        (
+            "canvas",
+            ["Student,ID,SIS User ID,SIS Login ID,Section,autograd-advanced", "Points Possible,,,,,10"],
+            [
+                '"Nowak, Anna",1001,S1001,anowak,Grupa 1,10',
+                '"Kowalski, Jan",1002,S1002,jkowalski,Grupa 1,8.8',
+                '"Wiśniewska, Ewa",1003,S1003,ewisniewska,Grupa 2,',
+            ],
+        ),
+    ],
+)
+def test_export_writes_the_importers_layout_with_one_row_per_roster_student(batch_out, tmp_path, target, header, rows):
+    out, _ = batch_out
+    roster = tmp_path / "roster.csv"
+    roster.write_text(ROSTER, encoding="utf-8")
+    done = run_grader("export", out, "--to", target, "--roster", roster, "--max-points", 10)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == header + rows
+    problems = done.stderr.splitlines()
+    assert "grade export: no graded notebook (cell left empty): never_handed_in" in problems
+    unlisted = next(line for line in problems if line.startswith("grade export: not in the roster"))
+    assert "correct_torch_func" in unlisted and "wrong_hook_on_caller_tensor" in unlisted
+
+
+def test_export_refuses_a_roster_without_student_ids_in_one_line(batch_out, tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("email\nanna@uni.example\n", encoding="utf-8")
+    done = run_grader("export", batch_out[0], "--to", "moodle", "--roster", roster)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"grade: error: {roster}: the roster needs a header with a 'student' column (our student ids)"
+    ]
