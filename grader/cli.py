@@ -19,6 +19,7 @@ from .commands.assign import assign
 from .commands.batch import batch
 from .commands.bundle import bundle
 from .commands.check import check
+from .commands.diff import diff
 from .commands.export import export
 from .commands.grade import grade
 from .commands.mutate import mutate
@@ -53,7 +54,7 @@ def cli() -> None:
     """Grade PyTorch autograd exercises handed in as Jupyter notebooks."""
 
 
-for command in (grade, batch, check, export, assign, bundle, mutate, new):
+for command in (grade, batch, check, diff, export, assign, bundle, mutate, new):
     cli.add_command(command)
 
 

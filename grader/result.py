@@ -155,6 +155,7 @@ class Environment:
     seed: int
     examples_per_item: int
     sandbox: str
+    rubric_sha256: str = ""  # the rubric file graded with: a regrade after a rubric fix shows in grade diff
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

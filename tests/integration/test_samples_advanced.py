@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, assert_verdicts, batch_reports, code_cells, run_grader
+from grader.report.diff import HEADER
 
 SAMPLES = ROOT / "tests" / "samples" / "autograd-advanced"
 EXPECTED = yaml.safe_load((SAMPLES / "expected.yaml").read_text(encoding="utf-8"))
@@ -152,3 +153,34 @@ def test_export_refuses_a_roster_without_student_ids_in_one_line(batch_out, tmp_
     assert done.stderr.strip().splitlines() == [
         f"grade: error: {roster}: the roster needs a header with a 'student' column (our student ids)"
     ]
+
+
+# -- grade diff: a regrade of the class explained ---------------------------------------
+
+
+def test_diff_shows_a_notebook_fixed_between_two_runs_with_its_item(batch_out, plan_cache, tmp_path):
+    old, _ = batch_out
+    fixed = tmp_path / "class" / "wrong_jacobian_transposed.ipynb"  # the same student hands in a fixed notebook
+    fixed.parent.mkdir()
+    fixed.write_bytes((SAMPLES / "correct.ipynb").read_bytes())
+    new = tmp_path / "new"
+    batch_reports([fixed], new, plan_cache, "--examples", 20)
+
+    done = run_grader("diff", old, new, "-f", "json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["settings"] == [{"setting": "examples per item", "old": 100, "new": 20}]
+    (student,) = data["students"]
+    assert (student["student"], student["old_score"], student["new_score"]) == ("wrong_jacobian_transposed", 88, 100)
+    assert [(i["id"], i["old_status"], i["old_score"], i["new_status"], i["new_score"]) for i in student["items"]] == [
+        ("a6.jacobian", "failed", 3, "passed", 15)
+    ]
+    assert data["summary"]["up"] == 1 and data["summary"]["compared"] == 1
+    assert "correct" in data["only_old"] and data["only_new"] == []
+    assert {"id": "jacobian_transposed", "old": 1, "new": 0} in data["misconceptions"]
+
+    text = run_grader("diff", old, new).stdout
+    assert "changed: examples per item: 100 → 20" in text
+    assert "wrong_jacobian_transposed: 88 → 100" in text and "a6.jacobian: failed 3 → passed 15" in text
+    rows = run_grader("diff", old, new, "-f", "csv").stdout.splitlines()
+    assert rows == [",".join(HEADER), "wrong_jacobian_transposed,88,100,a6.jacobian,failed,3,passed,15"]
