@@ -21,6 +21,7 @@ here only says in which gradebook its row goes.
 
 from __future__ import annotations
 
+import functools
 import glob
 import hashlib
 import json
@@ -234,7 +235,26 @@ def finished(out: Path, submission: Submission, settings: Settings) -> dict[str,
         return None
     if record.get("sha256") != submission.sha256 or batch.get("outcome") not in ("graded", "rejected"):
         return None
+    if batch.get("outcome") == "graded" and not _same_rubric(record, settings):
+        return None
     return record
+
+
+def _same_rubric(record: dict[str, Any], settings: Settings) -> bool:
+    """The record was graded with the rubric file the batch would use now: a rubric fixed since is a regrade."""
+    graded_with = (record.get("environment") or {}).get("rubric_sha256")
+    name = settings.assignment if settings.assignment is not None else record.get("assignment")
+    return isinstance(graded_with, str) and isinstance(name, str) and graded_with == _rubric_digest(name)
+
+
+@functools.lru_cache(maxsize=64)
+def _rubric_digest(name: str) -> str | None:
+    from ..course.assignment import resolve
+
+    try:
+        return hashlib.sha256(resolve(name).read_bytes()).hexdigest()
+    except (GraderError, OSError):
+        return None
 
 
 def record_of(submission: Submission, result: dict[str, Any], settings: Settings) -> dict[str, Any]:

@@ -73,7 +73,8 @@ EXTRA_FORMATS = ("html", "markdown", "junit", "gradescope", "classroom", "yaml",
 @click.option(
     "--resume",
     is_flag=True,
-    help="Keep the results already in OUT for the same notebook (same SHA-256) and settings; grade the rest.",
+    help="Keep the results already in OUT for the same notebook (same SHA-256), settings and rubric file; "
+    "grade the rest (after a rubric fix: what the old rubric graded).",
 )
 @click.option(
     "--scheduler",

@@ -184,3 +184,27 @@ def test_diff_shows_a_notebook_fixed_between_two_runs_with_its_item(batch_out, p
     assert "wrong_jacobian_transposed: 88 → 100" in text and "a6.jacobian: failed 3 → passed 15" in text
     rows = run_grader("diff", old, new, "-f", "csv").stdout.splitlines()
     assert rows == [",".join(HEADER), "wrong_jacobian_transposed,88,100,a6.jacobian,failed,3,passed,15"]
+
+
+def test_resume_after_a_rubric_fix_regrades_what_the_old_rubric_graded(plan_cache, tmp_path):
+    rubric = yaml.safe_load((ROOT / "rubrics" / "autograd-advanced.yaml").read_text(encoding="utf-8"))
+    for key in ("reference", "public_checks", "solution_notebook"):
+        rubric[key] = str((ROOT / "rubrics" / rubric[key]).resolve())
+    rubric_file = tmp_path / "autograd-advanced.yaml"
+    rubric_file.write_text(yaml.safe_dump(rubric, allow_unicode=True), encoding="utf-8")
+    hand_in = SAMPLES / "wrong_jacobian_transposed.ipynb"
+    out, args = tmp_path / "out", ("-a", rubric_file, "--examples", 20)
+    first = batch_reports([hand_in], out, plan_cache, *args)
+
+    again = run_grader("batch", hand_in, "-o", out, "--resume", "-q", *args, env={"GRADER_CACHE_DIR": str(plan_cache)})
+    assert "1 kept from an earlier run (--resume)" in again.stderr  # the same rubric: kept
+
+    rubric["items"][-1]["parts"] = {"value": 13, "side_effects": 2}  # the fix: the Jacobian's value weighs more
+    rubric_file.write_text(yaml.safe_dump(rubric, allow_unicode=True), encoding="utf-8")
+    fixed = run_grader("batch", hand_in, "-o", out, "--resume", "-q", *args, env={"GRADER_CACHE_DIR": str(plan_cache)})
+    assert fixed.returncode == 0, fixed.stderr
+    assert "kept from an earlier run" not in fixed.stderr
+    record = json.loads((out / "reports" / "wrong_jacobian_transposed.json").read_text(encoding="utf-8"))
+    (before,) = first.values()
+    assert (before["score"], record["score"]) == (88, 87)
+    assert record["environment"]["rubric_sha256"] != before["environment"]["rubric_sha256"]
