@@ -98,6 +98,7 @@ def summary(rows: list[dict[str, Any]], *, total: int) -> dict[str, Any]:
             }
         )
     scores = [row["score"] for row in graded]
+    most = max((row["max_score"] for row in graded), default=None)
     return {
         "submissions": total,
         "graded": len(graded),
@@ -109,8 +110,51 @@ def summary(rows: list[dict[str, Any]], *, total: int) -> dict[str, Any]:
             "min": min(scores) if scores else None,
             "max": max(scores) if scores else None,
         },
+        "max_score": most,
+        "histogram": _histogram(scores, most),
         "items": per_item,
+        "misconceptions": _misconceptions(graded),
     }
+
+
+def _histogram(scores: list[float], top: float | None, bins: int = 10) -> list[dict[str, Any]]:
+    """How many students scored in each tenth of the maximum (the last bin includes the maximum)."""
+    if not top:
+        return []
+    width = top / bins
+    counts = [0] * bins
+    for score in scores:
+        counts[min(int(score / width), bins - 1)] += 1
+    return [{"from": round(i * width, 6), "to": round((i + 1) * width, 6), "students": n} for i, n in enumerate(counts)]
+
+
+_LEADS = ("Smallest failing input: ", "Smallest input that raises: ")
+
+
+def _misconceptions(graded: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each named mistake: how many students made it, where, and one anonymised counterexample."""
+    found: dict[str, dict[str, Any]] = {}
+    for row in sorted(graded, key=lambda r: r["batch"]["student"]):
+        for item in row.get("items", ()):
+            for m in item.get("misconceptions", ()):
+                entry = found.setdefault(m["id"], {"id": m["id"], "name": m["name"], "items": [], "students": set()})
+                entry["students"].add(row["batch"]["student"])
+                if item["id"] not in entry["items"]:
+                    entry["items"].append(item["id"])
+                if "example" not in entry:
+                    lines = [
+                        ln.strip().split(": ", 1)[1]
+                        for ln in item.get("feedback", "").splitlines()
+                        if ln.strip().startswith(_LEADS)
+                    ]
+                    problems = (item.get("counterexample") or {}).get("problems") or [{}]
+                    entry["example"] = {
+                        "item": item["id"],
+                        "input": lines[0] if lines else "",
+                        "problem": problems[0].get("message", ""),
+                    }
+    table = [{**entry, "students": len(entry["students"])} for entry in found.values()]
+    return sorted(table, key=lambda e: (-e["students"], e["id"]))
 
 
 def write_summary(rows: list[dict[str, Any]], *, total: int) -> str:

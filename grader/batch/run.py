@@ -37,7 +37,7 @@ from ..errors import GraderError, NotebookError, RubricError
 from ..escape import clean
 from ..files import write_atomically
 from ..notebook import grader_metadata, parse
-from .gradebook import write_gradebook, write_index, write_overview, write_summary
+from .gradebook import summary, write_gradebook, write_index, write_overview, write_summary
 
 RECORDS = "reports"
 SUFFIX = {
@@ -336,6 +336,15 @@ def _each_assignment_first(todo: list[Submission]) -> list[Submission]:
     return [*first.values(), *(s for s in todo if id(s) not in ahead)]
 
 
+def _class_page(rows: list[dict[str, Any]], total: int, assignment: str | None = None) -> str:
+    """summary.html: the score distribution, pass rates and the class's named mistakes, for the lecturer."""
+    from ..report.class_page import render_class_page
+
+    titles = sorted({str(row["title"]) for row in rows if row.get("title")})
+    title = titles[0] if len(titles) == 1 else (assignment or "grade batch")
+    return render_class_page(summary(rows, total=total), title=title)
+
+
 def _write_tables(
     out: Path,
     layout: Layout,
@@ -349,6 +358,7 @@ def _write_tables(
     if not layout.per_assignment:
         write_atomically(out / "gradebook.csv", write_gradebook([row for _, row in rows]))
         write_atomically(out / "summary.json", write_summary([row for _, row in rows], total=len(chosen)))
+        write_atomically(out / "summary.html", _class_page([row for _, row in rows], len(chosen)))
         return
     groups: dict[str, tuple[list[dict[str, Any]], int]] = {}
     for assignment in layout.assignments:
@@ -357,6 +367,8 @@ def _write_tables(
         if only is None or assignment in only:
             write_atomically(out / layout.gradebook(assignment), write_gradebook(of_it))
             write_atomically(out / layout.summary(assignment), write_summary(of_it, total=groups[assignment][1]))
+            page = layout.summary(assignment).removesuffix(".json") + ".html"
+            write_atomically(out / page, _class_page(of_it, groups[assignment][1], assignment))
     unassigned = [row for s, row in rows if s.assignment is None]
     write_atomically(out / "gradebook.csv", write_index([(s.assignment, row) for s, row in rows]))
     write_atomically(

@@ -208,3 +208,24 @@ def test_resume_after_a_rubric_fix_regrades_what_the_old_rubric_graded(plan_cach
     (before,) = first.values()
     assert (before["score"], record["score"]) == (88, 87)
     assert record["environment"]["rubric_sha256"] != before["environment"]["rubric_sha256"]
+
+
+def test_the_class_page_counts_each_named_mistake_as_the_reports_do(batch_out):
+    out, by_path = batch_out
+    made: dict[str, set[str]] = {}
+    for report in by_path.values():
+        for item in report["items"]:
+            for m in item.get("misconceptions", []):
+                made.setdefault(m["id"], set()).add(report["batch"]["student"])
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert {m["id"]: m["students"] for m in summary["misconceptions"]} == {k: len(v) for k, v in made.items()}
+    assert made["create_graph_missing"] == {"wrong_hvp_create_graph_missing", "wrong_penalty_create_graph_missing"}
+
+    page = (out / "summary.html").read_text(encoding="utf-8")
+    assert "<script" not in page and "Content-Security-Policy" in page and "<svg" in page
+    graded = summary["graded"]
+    for m in summary["misconceptions"]:
+        assert (
+            f"<code>{m['id']}</code></td><td class=n>{m['students']} ({round(100 * m['students'] / graded)} %)" in page
+        )
+    assert "wrong_jacobian_transposed" not in page  # anonymised: inputs and problems, never a student's name

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+from pathlib import Path
 
 import pytest
 
@@ -23,12 +25,17 @@ def notebook(path, student=None):
     return path
 
 
+RUBRIC_SHA = hashlib.sha256((Path(__file__).parents[2] / "rubrics" / "autograd-basics.yaml").read_bytes()).hexdigest()
+
+
 def graded(student, scores, *, sha="ab" * 32):
     items = [
         {"id": item, "score": score, "max_score": 10.0, "status": "passed" if score == 10 else "failed"}
         for item, score in scores.items()
     ]
     report = {
+        "assignment": "autograd-basics",
+        "environment": {"rubric_sha256": RUBRIC_SHA},
         "submission": f"{student}.ipynb",
         "sha256": sha,
         "score": sum(scores.values()),
@@ -94,6 +101,9 @@ def test_resume_keeps_only_the_same_notebook_graded_with_the_same_settings(tmp_p
     assert finished(out, Submission(path=same.path, student="alice", sha256="cd" * 32), SETTINGS) is None
     other_seed = Settings(assignment=None, seed=7, examples=None, device="auto", sandbox="bubblewrap")
     assert finished(out, same, other_seed) is None
+    fixed_since = {**record, "environment": {"rubric_sha256": "0" * 64}}  # graded with a rubric fixed since
+    (out / "reports" / "alice.json").write_text(json.dumps(fixed_since))
+    assert finished(out, same, SETTINGS) is None
     failed = record_of(same, {"outcome": "failed", "error": "worker died"}, SETTINGS)
     (out / "reports" / "alice.json").write_text(json.dumps(failed))
     assert finished(out, same, SETTINGS) is None  # the grader's failures are retried
