@@ -102,7 +102,7 @@ def test_grade_refuses_a_rubric_named_by_the_notebook(repo, attack, plan_cache):
     assert len(lines) == 1 and "Traceback" not in done.stderr
     assert lines[0] == (
         f"grade: error: {notebook.name}: metadata.grader.assignment '{value}' is not an assignment id "
-        "(known: autograd-basics); a rubric file or bundle can only be named by the TA's --assignment"
+        "(known: autograd-advanced, autograd-basics); a rubric file or bundle can only be named by the TA's --assignment"
     )
     assert not repo.marker.exists()
 

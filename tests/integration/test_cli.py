@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -123,13 +124,25 @@ def test_assignment_comes_from_the_notebook_metadata(grade, tmp_path):
     assert done.returncode == 2
     assert error_line(done) == (
         f"grade: error: {notebook}: metadata.grader.assignment 'linear-algebra-1' is not an assignment of this course "
-        "(known: autograd-basics)"
+        "(known: autograd-advanced, autograd-basics)"
     )
 
 
-def test_notebook_without_metadata_uses_the_courses_only_assignment(grade_json, tmp_path):
+def test_notebook_without_metadata_is_refused_when_the_course_has_several_assignments(grade, tmp_path):
     notebook = write_notebook(tmp_path / "no_metadata.ipynb", ["import torch"], assignment=None)
-    report = grade_json(notebook)
+    done = grade(notebook)
+    assert done.returncode == 2
+    assert "choose one with --assignment (known: autograd-advanced, autograd-basics)" in error_line(done)
+
+
+def test_notebook_without_metadata_uses_the_courses_only_assignment(grade_json, tmp_path):
+    course = tmp_path / "course"  # a course of one assignment
+    (course / "rubrics").mkdir(parents=True)
+    shutil.copyfile(ROOT / "rubrics" / "autograd-basics.yaml", course / "rubrics" / "autograd-basics.yaml")
+    for folder in ("reference/autograd_basics", "assignments/autograd-basics"):
+        shutil.copytree(ROOT / folder, course / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    notebook = write_notebook(tmp_path / "no_metadata.ipynb", ["import torch"], assignment=None)
+    report = grade_json(notebook, env={"GRADER_COURSE": str(course)})
     assert report["assignment"] == "autograd-basics"
     assert {item["status"] for item in report["items"]} == {"missing"}
     assert report["score"] == 0
