@@ -24,6 +24,7 @@ from .commands.export import export
 from .commands.grade import grade
 from .commands.mutate import mutate
 from .commands.new import new
+from .commands.plans import plans
 from .errors import ExitCode, GraderError
 
 DEFAULT = "notebook"
@@ -54,7 +55,7 @@ def cli() -> None:
     """Grade PyTorch autograd exercises handed in as Jupyter notebooks."""
 
 
-for command in (grade, batch, check, diff, export, assign, bundle, mutate, new):
+for command in (grade, batch, check, diff, export, assign, bundle, mutate, new, plans):
     cli.add_command(command)
 
 

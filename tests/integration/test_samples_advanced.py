@@ -229,3 +229,17 @@ def test_the_class_page_counts_each_named_mistake_as_the_reports_do(batch_out):
             f"<code>{m['id']}</code></td><td class=n>{m['students']} ({round(100 * m['students'] / graded)} %)" in page
         )
     assert "wrong_jacobian_transposed" not in page  # anonymised: inputs and problems, never a student's name
+
+
+def test_plans_are_stored_ahead_of_the_first_notebook(tmp_path):
+    cache = tmp_path / "plans"
+    done = run_grader("plans", "autograd-advanced", "--cache-dir", cache, "--examples", 20)
+    assert done.returncode == 0, done.stderr
+    assert f"plans of autograd-advanced stored in {cache} (seed 20261129, 20 examples per item, 8 items)" in done.stdout
+    stored = sorted(cache.rglob("*.plan"))
+    assert len(stored) == len(RUBRIC["items"])
+    graded = run_grader(
+        "-f", "json", "--cache-dir", cache, "--examples", 20, SAMPLES / "wrong_jacobian_transposed.ipynb"
+    )
+    assert graded.returncode == 0 and json.loads(graded.stdout)["score"] == 88
+    assert sorted(cache.rglob("*.plan")) == stored  # the notebook replayed them: nothing drawn again
