@@ -121,7 +121,7 @@ def test_one_gradebook_and_summary_per_assignment_and_an_index_of_the_batch(grad
             *(
                 f"{kind}-{a}.{ext}"
                 for a in (BASICS, ADVANCED)
-                for kind, ext in (("gradebook", "csv"), ("summary", "json"))
+                for kind, ext in (("gradebook", "csv"), ("summary", "json"), ("summary", "html"))
             ),
         ]
     )
@@ -197,7 +197,7 @@ def test_the_tas_assignment_wins_for_every_notebook_into_one_gradebook(hand_ins,
     out = tmp_path / "grades"
     done = _batch(folder, "--out", out, "--jobs", 2, "-a", BASICS, "--examples", 5, plan_cache=plan_cache)
     assert done.returncode == 0, done.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["gradebook.csv", "reports", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["gradebook.csv", "reports", "summary.html", "summary.json"]
     rows = {row["student"]: row for row in _csv(out / "gradebook.csv")}
     assert list(next(iter(rows.values()))) == [
         "student",
