@@ -56,7 +56,7 @@ def check_id(assignment: str) -> None:
 
 
 def package_name(assignment: str) -> str:
-    """The reference package's folder: the id with '-' as '_' (``autograd-basics`` → ``autograd_basics``)."""
+    """The reference package's folder: the id with '-' as '_' (``hw-1`` → ``hw_1``)."""
     return assignment.replace("-", "_")
 
 

@@ -81,9 +81,8 @@ def test_failing_cells_are_recorded_and_the_rest_still_runs(grade_json):
     assert report["score"] == 100
     notebook = report["notebook"]
     errors = [p for p in notebook["cell_problems"] if p["status"] == "error"]
-    assert any("NameError" in p["error"] for p in errors)
-    skipped = [s for p in notebook["cell_problems"] for s in p.get("skipped_imports", [])]
-    assert any("sklearn" in s for s in skipped)
+    # sklearn and torchviz are the course's packages (installed); CUDA on a CPU machine fails, and the rest runs
+    assert any("Torch not compiled with CUDA enabled" in p["error"] for p in errors)
     assert {m["text"].split()[0] for m in notebook["magics_not_run"]} >= {"!nvidia-smi", "!pip", "%matplotlib"}
 
 

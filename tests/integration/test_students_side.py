@@ -191,7 +191,7 @@ def test_assign_refuses_an_unterminated_region(grade, tmp_path):
 def bundle(tmp_path_factory):
     target = tmp_path_factory.mktemp("bundle") / "autograd-basics.zip"
     done = subprocess.run(
-        [sys.executable, "-m", "grader", "bundle", "-o", str(target)],
+        [sys.executable, "-m", "grader", "bundle", "autograd-basics", "-o", str(target)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -204,7 +204,12 @@ def bundle(tmp_path_factory):
 
 def test_bundles_are_reproducible(bundle, tmp_path):
     again = tmp_path / "again.zip"
-    subprocess.run([sys.executable, "-m", "grader", "bundle", "-o", str(again)], check=True, timeout=300, cwd=ROOT)
+    subprocess.run(
+        [sys.executable, "-m", "grader", "bundle", "autograd-basics", "-o", str(again)],
+        check=True,
+        timeout=300,
+        cwd=ROOT,
+    )
     assert again.read_bytes() == bundle.read_bytes()
 
 
