@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from ..errors import GraderError
+from .records import read_records
 
 # The settings that explain a change, as the records store them.
 SETTINGS = (
@@ -29,24 +29,6 @@ SETTINGS = (
     ("grader version", lambda r: r.get("environment", {}).get("grader_version")),
     ("torch version", lambda r: r.get("environment", {}).get("torch")),
 )
-
-
-class DiffError(GraderError):
-    """A folder that is not the output of ``grade batch``."""
-
-
-def read_records(folder: Path) -> dict[str, dict[str, Any]]:
-    reports = folder / "reports"
-    if not reports.is_dir():
-        raise DiffError(f"{folder}: not a grade batch output folder (no reports/)")
-    records = {}
-    for path in sorted(reports.glob("*.json")):
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-            records[str(record["batch"]["student"])] = record
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise DiffError(f"{path}: not a grade batch record ({type(exc).__name__})") from None
-    return records
 
 
 def diff(old_dir: Path, new_dir: Path) -> dict[str, Any]:

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import GraderError
+from .records import read_records
 
 TARGETS = ("moodle", "canvas")
 # Moodle's names for the user fields its grade import can match on.
@@ -41,16 +41,7 @@ class Export:
 
 def read_grades(folder: Path, assignment: str | None) -> tuple[str, dict[str, dict]]:
     """The assignment and its records by student id, from a ``grade batch`` output folder."""
-    reports = folder / "reports"
-    if not reports.is_dir():
-        raise ExportError(f"{folder}: not a grade batch output folder (no reports/)")
-    records: dict[str, dict] = {}
-    for path in sorted(reports.glob("*.json")):
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-            records[str(record["batch"]["student"])] = record
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ExportError(f"{path}: not a grade batch record ({type(exc).__name__})") from None
+    records = read_records(folder)
     found = sorted({r["assignment"] for r in records.values() if r.get("assignment")})
     if assignment is None:
         if len(found) > 1:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .html import _CSP, esc
+from .html import esc, page_head
 
 _CSS = """
 body { font: 15px/1.5 system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #1f2328; }
@@ -26,16 +26,7 @@ _BAR_W, _BAR_GAP, _HEIGHT = 40, 8, 120
 
 def render_class_page(data: dict[str, Any], *, title: str) -> str:
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
-        '<meta name="referrer" content="no-referrer">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{esc(title)}: the class</title>",
-        f"<style>{_CSS}</style>",
-        "</head>",
+        *page_head(f"{esc(title)}: the class", _CSS),
         "<body>",
         f"<h1>{esc(title)}: the class</h1>",
         f"<p>{esc(data['graded'])} of {esc(data['submissions'])} notebooks graded"

@@ -36,10 +36,9 @@ def esc(text: object) -> str:
     return html.escape(clean(str(text)), quote=True)
 
 
-def render_html(report: Report) -> str:
-    score = f"{points(report.score)}/{points(report.max_score)}"
-    env = report.environment
-    parts = [
+def page_head(title: str, css: str) -> list[str]:
+    """The start of a self-contained page up to ``</head>``: no script, nothing loaded (``title`` already escaped)."""
+    return [
         "<!DOCTYPE html>",
         '<html lang="en">',
         "<head>",
@@ -47,9 +46,17 @@ def render_html(report: Report) -> str:
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
         '<meta name="referrer" content="no-referrer">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{esc(report.title)} — {score}</title>",
-        f"<style>{_CSS}</style>",
+        f"<title>{title}</title>",
+        f"<style>{css}</style>",
         "</head>",
+    ]
+
+
+def render_html(report: Report) -> str:
+    score = f"{points(report.score)}/{points(report.max_score)}"
+    env = report.environment
+    parts = [
+        *page_head(f"{esc(report.title)} — {score}", _CSS),
         "<body>",
         f"<h1>{esc(report.title)}</h1>",
         f'<p class="score">Score: {score}</p>',
