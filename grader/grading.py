@@ -13,7 +13,6 @@ The pipeline, in order:
 from __future__ import annotations
 
 import difflib
-import hashlib
 import os
 import platform
 import re
@@ -303,5 +302,5 @@ def _environment(assignment: Assignment, run: NotebookRun, seed: int, options: O
         seed=seed,
         examples_per_item=options.examples or assignment.rubric.examples,
         sandbox=BUBBLEWRAP if options.sandbox == BUBBLEWRAP else "none (no isolation: --sandbox none)",
-        rubric_sha256=hashlib.sha256(assignment.rubric.path.read_bytes()).hexdigest(),
+        rubric_sha256=assignment.rubric.sha256,
     )

@@ -250,9 +250,10 @@ def _same_rubric(record: dict[str, Any], settings: Settings) -> bool:
 @functools.lru_cache(maxsize=64)
 def _rubric_digest(name: str) -> str | None:
     from ..course.assignment import resolve
+    from ..course.rubric import load_rubric
 
     try:
-        return hashlib.sha256(resolve(name).read_bytes()).hexdigest()
+        return load_rubric(resolve(name)).sha256
     except (GraderError, OSError):
         return None
 

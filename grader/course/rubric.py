@@ -12,6 +12,8 @@ parts add up) are in ``grader.assignment``.
 from __future__ import annotations
 
 import difflib
+import functools
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,6 +186,11 @@ class Rubric:
     @property
     def max_score(self) -> float:
         return sum(item.points for item in self.items)
+
+    @functools.cached_property
+    def sha256(self) -> str:
+        """The rubric file's SHA-256: what stored plans and a report's environment name it by."""
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()
 
 
 class _StrictLoader(yaml.SafeLoader):

@@ -40,6 +40,10 @@ def default_directory() -> Path:
     return Path(base) / "grader" / "plans"
 
 
+_PACKAGE = Path(__file__).resolve().parent.parent
+_DRAWING = ("authoring/strategies.py", "child/functions.py")
+
+
 def _version(package: str) -> str:
     try:
         return metadata.version(package)
@@ -64,11 +68,10 @@ class PlanStore:
                 f"grader {__version__}",
                 f"python {platform.python_version()}",
                 *(f"{p} {_version(p)}" for p in ("hypothesis", "numpy", "torch")),
-                f"rubric {hashlib.sha256(rubric.path.read_bytes()).hexdigest()}",
+                f"rubric {rubric.sha256}",
                 f"reference {_tree_digest(rubric.reference)}",
-                hashlib.sha256(
-                    Path(__file__).parent.parent.joinpath("authoring", "strategies.py").read_bytes()
-                ).hexdigest(),
+                # the drawing's building blocks, and the catalogue of functions an input may name
+                *(hashlib.sha256((_PACKAGE / part).read_bytes()).hexdigest() for part in _DRAWING),
             ]
         )
         self._base = hashlib.sha256(material.encode()).hexdigest()
