@@ -20,3 +20,9 @@ def _visible(match: re.Match[str]) -> str:
 
 def clean(text: str) -> str:
     return _UNSAFE.sub(_visible, text)
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A CSV cell a spreadsheet will not run as a formula (a file named ``=HYPERLINK(…)``)."""
+    text = " ".join(str(text).split())
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text

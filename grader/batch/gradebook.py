@@ -13,6 +13,7 @@ import io
 import json
 from typing import Any
 
+from ..escape import spreadsheet_safe
 from ..result import STATUSES
 
 FIXED = ("student", "submission", "sha256", "score", "max_score")
@@ -41,12 +42,12 @@ def _cells(row: dict[str, Any]) -> tuple[str, str, str, str, str, str]:
     """A record's student, submission, sha256, score, max_score and outcome, as gradebook cells."""
     graded = row["batch"]["outcome"] == "graded"
     return (
-        _spreadsheet_safe(row["batch"]["student"]),
-        _spreadsheet_safe(row.get("submission", "")),
+        spreadsheet_safe(row["batch"]["student"]),
+        spreadsheet_safe(row.get("submission", "")),
         row.get("sha256") or "",
         _number(row["score"]) if graded else "0",
         _number(row["max_score"]) if graded else "",
-        _spreadsheet_safe(_outcome(row)),
+        spreadsheet_safe(_outcome(row)),
     )
 
 
@@ -75,12 +76,6 @@ def write_index(rows: list[tuple[str | None, dict[str, Any]]]) -> str:
         student, *rest = _cells(row)
         writer.writerow([student, assignment or "", *rest])
     return buffer.getvalue()
-
-
-def _spreadsheet_safe(text: str) -> str:
-    """A cell a spreadsheet will not run as a formula (a file named ``=HYPERLINK(…)``)."""
-    text = " ".join(str(text).split())
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text
 
 
 def summary(rows: list[dict[str, Any]], *, total: int) -> dict[str, Any]:

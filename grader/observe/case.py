@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..child.functions import CATALOGUE  # names and formulas only: it imports torch when it builds one
 from .formatting import format_array, format_number
 
 _NUMPY_DTYPES = {"float32": np.float32, "float64": np.float64}
@@ -46,6 +47,12 @@ class FunctionArg:
 
     name: str
     params: tuple[tuple[str, np.ndarray], ...] = ()
+
+    @property
+    def formula(self) -> str:
+        """How feedback shows it (``f(x) = tanh(A·x + b)``); the bare name if the catalogue lacks it."""
+        entry = CATALOGUE.get(self.name)
+        return entry.formula if entry is not None else self.name
 
 
 @dataclass(frozen=True, eq=False)
@@ -361,10 +368,7 @@ def _describe_sequential(arg: SequentialArg) -> str:
 
 
 def _describe_function(arg: FunctionArg) -> str:
-    from ..child.functions import CATALOGUE
-
-    entry = CATALOGUE.get(arg.name)
-    text = entry.formula if entry is not None else arg.name
+    text = arg.formula
     if arg.params:
         text += " with " + ", ".join(f"{n} = {format_array(v)}" for n, v in arg.params)
     return text
@@ -397,12 +401,9 @@ def _data(arg: Arg) -> Any:
             "layers": [layer if isinstance(layer, str) else _data(layer) for layer in arg.layers],
         }
     if isinstance(arg, FunctionArg):
-        from ..child.functions import CATALOGUE
-
-        entry = CATALOGUE.get(arg.name)
         return {
             "function": arg.name,
-            "formula": entry.formula if entry is not None else arg.name,
+            "formula": arg.formula,
             "params": {n: _array_data(v) for n, v in arg.params},
         }
     if isinstance(arg, list):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..result import STATUSES
 from .html import esc, page_head
 
 _CSS = """
@@ -70,7 +71,7 @@ def _histogram(bins: list[dict[str, Any]]) -> str:
 def _items(items: list[dict[str, Any]]) -> str:
     rows = []
     for item in items:
-        total = sum(item.get(status, 0) for status in ("passed", "failed", "error", "timeout", "crashed", "missing"))
+        total = sum(item.get(status, 0) for status in STATUSES)
         rate = item.get("passed", 0) / total if total else 0.0
         bar = (
             f'<svg viewBox="0 0 100 10" width="100" height="10" aria-hidden="true">'

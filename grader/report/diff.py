@@ -6,7 +6,7 @@ import csv
 import io
 from typing import Any
 
-from ..escape import clean
+from ..escape import clean, spreadsheet_safe
 
 
 def _score(value: float | None) -> str:
@@ -83,7 +83,7 @@ def render_csv(data: dict[str, Any]) -> str:
         ["student", "old_score", "new_score", "item", "old_status", "old_points", "new_status", "new_points"]
     )
     for student in data["students"]:
-        head = [_safe(student["student"]), _score(student["old_score"]), _score(student["new_score"])]
+        head = [spreadsheet_safe(student["student"]), _score(student["old_score"]), _score(student["new_score"])]
         for item in student["items"] or [None]:
             if item is None:
                 writer.writerow([*head, "", "", "", "", ""])
@@ -93,8 +93,3 @@ def render_csv(data: dict[str, Any]) -> str:
                      _score(item["new_score"])]
                 )  # fmt: skip
     return buffer.getvalue()
-
-
-def _safe(text: str) -> str:
-    """A cell a spreadsheet will not run as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
