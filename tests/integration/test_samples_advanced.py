@@ -243,3 +243,13 @@ def test_plans_are_stored_ahead_of_the_first_notebook(tmp_path):
     )
     assert graded.returncode == 0 and json.loads(graded.stdout)["score"] == 88
     assert sorted(cache.rglob("*.plan")) == stored  # the notebook replayed them: nothing drawn again
+
+
+def test_export_to_canvas_refuses_a_roster_row_without_an_lms_id_in_one_line(batch_out, tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text('student,name,id,sis_user_id,sis_login_id,section\ncorrect,"Nowak, Anna",,,,Grupa 1\n')
+    done = run_grader("export", batch_out[0], "--to", "canvas", "--roster", roster)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        "grade: error: roster: student 'correct' has none of id, sis_user_id, sis_login_id"
+    ]
