@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._version import __version__
+from .i18n import language
 from .sandbox.execution import NotebookRun
 from .sandbox.launch import BUBBLEWRAP, DEVICES
 from .sandbox.launch import require as require_sandbox
@@ -56,6 +57,7 @@ class Options:
     # Refuse (exit 3) when a package of the rubric's packages: is not importable where the notebook runs;
     # a local grade batch checks once, before grading, and its workers do not.
     check_packages: bool = True
+    language: str | None = None  # what the student reads (grade --lang); None: the rubric's language:
 
 
 def grade_notebook(
@@ -68,6 +70,20 @@ def grade_notebook(
     if options.device not in DEVICES:
         raise ValueError(f"device must be one of {DEVICES}")
     notebook, rubric = read_with_rubric(path, assignment=options.assignment, guess=options.guess_assignment)
+    shown_in = options.language or rubric.language
+    with language(shown_in, (rubric.locale,)):
+        return _grade(path, notebook, rubric, options, started, progress, shown_in)
+
+
+def _grade(
+    path: str | os.PathLike[str],
+    notebook: Notebook,
+    rubric: Rubric,
+    options: Options,
+    started: float,
+    progress: Callable[[ItemResult], None] | None,
+    shown_in: str,
+) -> Report:
     # The child starts now: importing torch there overlaps the rest of the work here.
     session = start_session(
         rubric,
@@ -113,6 +129,7 @@ def grade_notebook(
         notebook=_notebook_report(notebook, run, output_total, truncated, session, rubric.assignment),
         environment=_environment(assignment, run, base_seed, options),
         timings=timings,
+        language=shown_in,
     )
 
 

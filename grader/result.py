@@ -170,6 +170,7 @@ class Report:
     notebook: NotebookReport
     environment: Environment
     timings: dict[str, float] = field(default_factory=dict)
+    language: str = "en"  # what the student reads: feedback, titles, headings (grader.i18n)
 
     @property
     def score(self) -> float:
@@ -183,6 +184,7 @@ class Report:
         return {
             "assignment": self.assignment,
             "title": self.title,
+            "language": self.language,
             "submission": self.submission,
             "sha256": self.notebook.sha256,
             "score": self.score,

@@ -76,6 +76,7 @@ class Settings:
     examples: int | None
     device: str
     sandbox: str
+    language: str | None = None  # grade batch --lang; None: each rubric's language:
 
     def key(self) -> dict[str, Any]:
         return {"grader_version": __version__, **self.__dict__}

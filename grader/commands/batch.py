@@ -16,6 +16,7 @@ from .common import (
     cache_dir_option,
     device_option,
     examples_option,
+    lang_option,
     no_cache_option,
     plan_cache,
     sandbox_option,
@@ -83,6 +84,7 @@ EXTRA_FORMATS = ("html", "markdown", "junit", "gradescope", "classroom", "yaml",
 )
 @device_option
 @sandbox_option
+@lang_option
 @seed_option
 @examples_option
 @cache_dir_option
@@ -98,6 +100,7 @@ def batch(
     scheduler: str | None,
     device: str,
     sandbox: str,
+    lang: str | None,
     seed: int | None,
     examples: int | None,
     cache_dir: Path | None,
@@ -130,8 +133,11 @@ def batch(
         warm_children=True,
         check_packages=scheduler is not None,  # on a Dask cluster each worker checks its own interpreter
         guess_assignment=False,  # a class is graded against the assignment the TA or each notebook names
+        language=lang,
     )
-    settings = Settings(assignment=assignment, seed=seed, examples=examples, device=device, sandbox=sandbox)
+    settings = Settings(
+        assignment=assignment, seed=seed, examples=examples, device=device, sandbox=sandbox, language=lang
+    )
     pool = _pool(scheduler, options=options, formats=formats, jobs=min(jobs, len(paths)))
     shown = _Progress(enabled=not quiet)
     try:

@@ -10,6 +10,7 @@ import click
 
 from ..errors import GraderError
 from ..files import write_atomically
+from ..i18n import LANGUAGES
 from ..sandbox.launch import DEVICES, SANDBOXES
 
 
@@ -39,6 +40,12 @@ sandbox_option = click.option(
     show_default=True,
     help="Isolation of the notebook's code. 'none' runs it without isolation: only for trusted notebooks "
     "on machines without namespaces; the report says so.",
+)
+lang_option = click.option(
+    "--lang",
+    "lang",
+    type=click.Choice(LANGUAGES),
+    help="Language of what the student reads (feedback, headings); default: the rubric's language:.",
 )
 seed_option = click.option(
     "--seed",

@@ -17,6 +17,7 @@ from .common import (
     device_option,
     emit,
     examples_option,
+    lang_option,
     no_cache_option,
     output_option,
     plan_cache,
@@ -44,6 +45,7 @@ from .common import (
 @click.option("--fail-under", type=float, metavar="POINTS", help="Exit with status 1 when the score is below POINTS.")
 @device_option
 @sandbox_option
+@lang_option
 @seed_option
 @examples_option
 @cache_dir_option
@@ -57,6 +59,7 @@ def grade(
     fail_under: float | None,
     device: str,
     sandbox: str,
+    lang: str | None,
     seed: int | None,
     examples: int | None,
     cache_dir: Path | None,
@@ -65,6 +68,7 @@ def grade(
 ) -> int:
     """Grade the Jupyter notebook SUBMISSION against its assignment's rubric."""
     from ..grading import Options, grade_notebook
+    from ..i18n import language
     from ..report import renderer
 
     if output is not None:
@@ -84,6 +88,7 @@ def grade(
             seed=seed,
             examples=examples,
             plan_cache=plan_cache(cache_dir, no_cache=no_cache),
+            language=lang,
         ),
         progress=progress,
     )
@@ -91,12 +96,14 @@ def grade(
         from ..report.text import render_text
 
         color = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        text = render_text(report, color=color)
+        with language(report.language):
+            text = render_text(report, color=color)
     else:
         text = renderer(fmt)(report)
     emit(text, output)
     if os.environ.get("GITHUB_ACTIONS") == "true":
-        _report_to_github_actions(report, submission)
+        with language(report.language):
+            _report_to_github_actions(report, submission)
     if fail_under is not None and report.score < fail_under:
         return ExitCode.BELOW
     return ExitCode.OK

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from ..errors import RubricError
+from ..i18n import LANGUAGES, SOURCE_LANGUAGE, current_language
 from ..observe.compare import Tolerance
 
 DTYPES = ("float32", "float64")
@@ -78,13 +79,28 @@ _LIMIT_KEYS = {
     "processes": ("processes", {"type": "integer", "minimum": 4, "maximum": 4096}),
     "disk_bytes": ("disk_bytes", {"type": "integer", "minimum": 1 << 20}),
 }
+_LANGUAGE = {"enum": list(LANGUAGES)}
+# A title in the course's language, or one per language: {pl: "...", en: "..."}.
+_TITLE = {
+    "description": "a title, or a mapping from language (" + ", ".join(LANGUAGES) + ") to title",
+    "anyOf": [
+        {"type": "string", "minLength": 1},
+        {
+            "type": "object",
+            "minProperties": 1,
+            "additionalProperties": False,
+            "properties": {code: {"type": "string", "minLength": 1} for code in LANGUAGES},
+        },
+    ],
+}
 SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "required": ["assignment", "reference", "items"],
     "properties": {
         "assignment": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$"},
-        "title": {"type": "string"},
+        "title": _TITLE,
+        "language": _LANGUAGE,
         "reference": {"type": "string", "minLength": 1},
         "public_checks": {"type": "string", "minLength": 1},
         "solution_notebook": {"type": "string", "minLength": 1},
@@ -107,7 +123,7 @@ SCHEMA: dict[str, Any] = {
                 "required": ["id", "title", "target", "check", "points"],
                 "properties": {
                     "id": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"},
-                    "title": {"type": "string", "minLength": 1},
+                    "title": _TITLE,
                     "target": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"},
                     "check": {"type": "string", "minLength": 1},
                     "points": {"type": "number", "exclusiveMinimum": 0},
@@ -151,9 +167,20 @@ class Package:
 
 
 @dataclass(frozen=True)
+class Titles:
+    """A title per language; shown in the language of the current run (``grader.i18n``), else the course's."""
+
+    texts: tuple[tuple[str, str], ...]  # (language, title), the course's language first
+
+    def __str__(self) -> str:
+        texts = dict(self.texts)
+        return texts.get(current_language(), self.texts[0][1])
+
+
+@dataclass(frozen=True)
 class Item:
     id: str
-    title: str
+    titles: Titles
     target: str
     check: str
     points: float
@@ -161,6 +188,11 @@ class Item:
     misconceptions: tuple[str, ...]
     examples: int
     tolerances: dict[str, Tolerance]
+
+    @property
+    def title(self) -> str:
+        """The title in the language of the current run."""
+        return str(self.titles)
 
     def tolerance(self, dtype: str) -> Tolerance:
         return self.tolerances.get(dtype, self.tolerances["float32"])
@@ -170,7 +202,7 @@ class Item:
 class Rubric:
     path: Path
     assignment: str
-    title: str
+    titles: Titles
     reference: Path
     public_checks: Path | None  # the students' self-checks (assignments/<id>/public_checks.py)
     solution_notebook: Path | None  # the instructor's notebook the template is made from
@@ -182,6 +214,18 @@ class Rubric:
     mutation_operators: tuple[str, ...] = ()
     # What the notebooks may import beyond torch, numpy and matplotlib: it must be importable where they run.
     packages: tuple[Package, ...] = ()
+    # The language students read by default (grade --lang overrides it).
+    language: str = SOURCE_LANGUAGE
+
+    @property
+    def title(self) -> str:
+        """The assignment's title in the language of the current run."""
+        return str(self.titles)
+
+    @property
+    def locale(self) -> Path:
+        """Where the reference package keeps its own translations (grader.i18n)."""
+        return self.reference / "locale"
 
     @property
     def max_score(self) -> float:
@@ -237,11 +281,34 @@ def validate(data: Any, shown: str) -> None:
     errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
         raise RubricError(f"{shown}: {_explain(errors[0])}")
+    _check_translations(data, shown)
     seen: set[str] = set()
     for i, package in enumerate(_packages(data.get("packages"))):
         if package.module in seen:
             raise RubricError(f"{shown}: packages[{i}]: lists '{package.module}' twice")
         seen.add(package.module)
+
+
+def _check_translations(data: dict, shown: str) -> None:
+    """Titles given per language give every language any of them gives, the course's own included."""
+    titled = [("title", data["title"])] if "title" in data else []
+    titled += [(f"items[{i}].title", item["title"]) for i, item in enumerate(data["items"])]
+    given = {code for _, title in titled if isinstance(title, dict) for code in title}
+    if not given:
+        return
+    wanted = [code for code in LANGUAGES if code in given or code == data.get("language", SOURCE_LANGUAGE)]
+    for where, title in titled:
+        texts = title if isinstance(title, dict) else {data.get("language", SOURCE_LANGUAGE): title}
+        for code in wanted:
+            if code not in texts:
+                raise RubricError(f"{shown}: {where}: no '{code}' translation (other titles give one)")
+
+
+def _titles(title: str | dict, language: str) -> Titles:
+    if isinstance(title, str):
+        return Titles(((language, title),))
+    ordered = sorted(title.items(), key=lambda pair: pair[0] != language)
+    return Titles(tuple(ordered))
 
 
 def key_path(parts) -> str:
@@ -331,6 +398,7 @@ def _tolerances(base: dict[str, Tolerance], data: dict | None) -> dict[str, Tole
 def _build(data: dict, path: Path) -> Rubric:
     tolerances = _tolerances(DEFAULT_TOLERANCES, data.get("tolerances"))
     examples = int(data.get("examples", 100))
+    language = data.get("language", SOURCE_LANGUAGE)
     limits = Limits(
         **{
             field: data.get("limits", {})[key]
@@ -341,7 +409,7 @@ def _build(data: dict, path: Path) -> Rubric:
     items = tuple(
         Item(
             id=raw["id"],
-            title=raw["title"],
+            titles=_titles(raw["title"], language),
             target=raw["target"],
             check=raw["check"],
             points=float(raw["points"]),
@@ -355,7 +423,8 @@ def _build(data: dict, path: Path) -> Rubric:
     return Rubric(
         path=path,
         assignment=data["assignment"],
-        title=data.get("title", data["assignment"]),
+        titles=_titles(data.get("title", data["assignment"]), language),
+        language=language,
         reference=(path.parent / data["reference"]).resolve(),
         public_checks=(path.parent / data["public_checks"]).resolve() if "public_checks" in data else None,
         solution_notebook=(path.parent / data["solution_notebook"]).resolve() if "solution_notebook" in data else None,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import wraps
 from importlib import import_module
 
+from ..i18n import language
 from ..result import Report
 
 # Format name -> (module, function). Imported on first use, so a plain-text run loads no XML or HTML code.
@@ -28,4 +30,11 @@ def renderer(name: str) -> Callable[[Report], str]:
     except KeyError:
         raise ValueError(f"unknown format {name!r}") from None
     render: Callable[[Report], str] = getattr(import_module(module, __name__), function)
-    return render
+
+    @wraps(render)
+    def in_language(report: Report) -> str:
+        """Headings and labels in the language the report was graded in (its feedback already is)."""
+        with language(report.language):
+            return render(report)
+
+    return in_language
