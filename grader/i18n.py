@@ -16,10 +16,12 @@ catalogue test. Code, tensor values and exception messages are never passed
 through ``_``.
 
 The catalogues are standard PO files a translator edits with the usual tools
-(Poedit, ``pybabel update``): ``grader/locale/<lang>/LC_MESSAGES/grader.po`` for
-the harness, and ``locale/<lang>/LC_MESSAGES/messages.po`` inside an
-assignment's reference package for that assignment's own texts (its checks'
-labels and messages, its misconceptions). ``docs/translating.md`` shows the
+(Poedit, ``pybabel update``): ``grader/locale/<lang>/LC_MESSAGES/*.po`` for
+the harness (``grader.po``; ``authoring.po`` for the generic checks and
+misconceptions of ``grader.authoring``), all merged, and
+``locale/<lang>/LC_MESSAGES/messages.po`` inside an assignment's reference
+package for that assignment's own texts (its checks' labels and messages, its
+misconceptions). ``docs/translating.md`` shows the
 commands. A message missing from a catalogue shows in English.
 """
 
@@ -54,7 +56,8 @@ _current: ContextVar[_Run] = ContextVar("grader_language", default=_ENGLISH)
 
 def _po_files(language: str, assignment_locales: tuple[Path, ...]) -> list[Path]:
     files = [loc / language / "LC_MESSAGES" / f"{ASSIGNMENT_DOMAIN}.po" for loc in assignment_locales]
-    files.append(HARNESS_CATALOGUE / language / "LC_MESSAGES" / f"{DOMAIN}.po")
+    # The harness's catalogue may be split by package (grader.po, authoring.po, ...): all are merged.
+    files += sorted((HARNESS_CATALOGUE / language / "LC_MESSAGES").glob("*.po"))
     return [path for path in files if path.is_file()]
 
 
