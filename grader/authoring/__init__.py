@@ -22,6 +22,14 @@ and re-exported here: ``side_effects`` (and ``unchanged``), ``edge_arrays`` and
 mode left off, results not detached, ``retain_grad()`` missing, an update recorded in
 the graph, rebinding), to merge into a package's own ``MISCONCEPTIONS``.
 
+Every text a student reads (a part's description, a label, a misconception's
+name and fix, a judge's sentence) is written in English and marked for
+translation with the gettext functions re-exported here (see ``grader.i18n``):
+``N_("...")`` for module-level constants, which the grader translates where it
+shows them, and ``_("... {got} ...").format(got=...)`` or ``ngettext`` for
+sentences built while grading. The Polish texts go to the package's
+``locale/pl/LC_MESSAGES/messages.po``.
+
 The rubric (``rubrics/<assignment>.yaml``) then names, per item, the check, the
 points of each part and the misconceptions to look for. Everything a reference
 package needs is re-exported here, and nothing else: the grader's internals may
@@ -30,6 +38,7 @@ move without breaking an assignment.
 
 from __future__ import annotations
 
+from ..i18n import N_, _, decimal, ngettext
 from ..observe.compare import kind_of
 from ..observe.observation import Fact, Kind, Observation, TensorFact
 from .api import (
@@ -66,14 +75,17 @@ __all__ = [
     "Kind",
     "LinearArg",
     "Misconception",
+    "N_",
     "Observation",
     "Part",
     "PathBackward",
     "SequentialArg",
     "TensorArg",
     "TensorFact",
+    "_",
     "arrays",
     "backward_reaches",
+    "decimal",
     "edge_arrays",
     "edge_labels",
     "float_dtypes",
@@ -82,6 +94,7 @@ __all__ = [
     "labels",
     "like",
     "linear_layers",
+    "ngettext",
     "parameters_kept",
     "shapes",
     "side_effects",

@@ -21,6 +21,7 @@ import re
 
 import numpy as np
 
+from ..i18n import N_
 from ..observe.case import LinearArg, TensorArg
 from ..observe.compare import Tolerance, compare_arrays
 from ..observe.observation import TensorFact
@@ -43,7 +44,7 @@ def side_effects(*names: str, detached: str | None = "return[*].requires_grad") 
     facts = unchanged(*names) + ((detached,) if detached else ())
     return Part(
         "side_effects",
-        "returned tensors detached, the caller's tensors unchanged, grad mode left as found",
+        N_("returned tensors detached, the caller's tensors unchanged, grad mode left as found"),
         facts,
     )
 
@@ -223,76 +224,94 @@ MISCONCEPTIONS = {
     for m in (
         Misconception(
             "update_in_graph",
-            "parameter update recorded in the graph or done outside torch.no_grad()",
-            "An update of a parameter must not become part of the computation graph: the parameter "
-            "has to stay a leaf. Do it in place inside torch.no_grad(): "
-            "`with torch.no_grad(): p -= lr * p.grad`.",
+            N_("parameter update recorded in the graph or done outside torch.no_grad()"),
+            N_(
+                "An update of a parameter must not become part of the computation graph: the parameter "
+                "has to stay a leaf. Do it in place inside torch.no_grad(): "
+                "`with torch.no_grad(): p -= lr * p.grad`."
+            ),
             update_in_graph,
         ),
         Misconception(
             "rebinding",
-            "rebinding p = p - lr * p.grad instead of updating in place",
-            "`p = p - lr * p.grad` creates a new tensor and binds the name p to it; the caller's "
-            "tensor (the one the model and optimizer hold) does not change. Change the tensor "
-            "itself: `with torch.no_grad(): p -= lr * p.grad` (or p.sub_(lr * p.grad)).",
+            N_("rebinding p = p - lr * p.grad instead of updating in place"),
+            N_(
+                "`p = p - lr * p.grad` creates a new tensor and binds the name p to it; the caller's "
+                "tensor (the one the model and optimizer hold) does not change. Change the tensor "
+                "itself: `with torch.no_grad(): p -= lr * p.grad` (or p.sub_(lr * p.grad))."
+            ),
             rebinding,
         ),
         Misconception(
             "retain_grad_missing",
-            "retain_grad() missing",
-            "PyTorch keeps .grad only for leaf tensors; for an intermediate node such as z or loss "
-            "it stays None. Call z.retain_grad() and loss.retain_grad() before loss.backward().",
+            N_("retain_grad() missing"),
+            N_(
+                "PyTorch keeps .grad only for leaf tensors; for an intermediate node such as z or loss "
+                "it stays None. Call z.retain_grad() and loss.retain_grad() before loss.backward()."
+            ),
             retain_grad_missing,
         ),
         Misconception(
             "caller_tensors_mutated",
-            "the caller's tensors were changed",
-            "The function changed a tensor it was given (its values, requires_grad or .grad). Work "
-            "on copies: `t = t.detach().clone().requires_grad_(True)` instead of t.requires_grad_(), "
-            "and never write into the inputs.",
+            N_("the caller's tensors were changed"),
+            N_(
+                "The function changed a tensor it was given (its values, requires_grad or .grad). Work "
+                "on copies: `t = t.detach().clone().requires_grad_(True)` instead of t.requires_grad_(), "
+                "and never write into the inputs."
+            ),
             caller_tensors_changed,
         ),
         Misconception(
             "grad_mode_left_off",
-            "grad mode left off",
-            "torch.set_grad_enabled(False) switches gradient tracking off for everything that runs "
-            "afterwards, also outside your function. Use `with torch.no_grad():`, which restores the "
-            "previous mode when the block ends.",
+            N_("grad mode left off"),
+            N_(
+                "torch.set_grad_enabled(False) switches gradient tracking off for everything that runs "
+                "afterwards, also outside your function. Use `with torch.no_grad():`, which restores the "
+                "previous mode when the block ends."
+            ),
             grad_mode_left_off,
         ),
         Misconception(
             "returns_not_detached",
-            "returned tensors still attached to the graph",
-            "A returned tensor requires grad, so it keeps the whole computation graph alive. Return "
-            "loss.detach() (or loss.item() for a number) and gradients taken from .grad.",
+            N_("returned tensors still attached to the graph"),
+            N_(
+                "A returned tensor requires grad, so it keeps the whole computation graph alive. Return "
+                "loss.detach() (or loss.item() for a number) and gradients taken from .grad."
+            ),
             not_detached,
         ),
         Misconception(
             "prediction_tracks_history",
-            "prediction computed while autograd records history",
-            "The inputs include tensors that require grad (a model's parameters), so every operation on "
-            "them is recorded: the result requires grad and has a grad_fn, and keeps the graph alive. "
-            "Compute a prediction inside a `with torch.no_grad():` block (note the `with`: a bare "
-            "`torch.no_grad()` call does nothing), or return `result.detach()`.",
+            N_("prediction computed while autograd records history"),
+            N_(
+                "The inputs include tensors that require grad (a model's parameters), so every operation on "
+                "them is recorded: the result requires grad and has a grad_fn, and keeps the graph alive. "
+                "Compute a prediction inside a `with torch.no_grad():` block (note the `with`: a bare "
+                "`torch.no_grad()` call does nothing), or return `result.detach()`."
+            ),
             prediction_tracks_history,
         ),
         Misconception(
             "grad_left_after_step",
-            "gradient left in .grad after the update step",
-            "The step updates p in place but leaves the gradient it used in p.grad. backward() adds to "
-            ".grad, so the next step would use the sum of the old and the new gradient. After updating p, "
-            "clear its gradient in the same loop: `p.grad = None` (or `p.grad.zero_()`, with the "
-            "parentheses).",
+            N_("gradient left in .grad after the update step"),
+            N_(
+                "The step updates p in place but leaves the gradient it used in p.grad. backward() adds to "
+                ".grad, so the next step would use the sum of the old and the new gradient. After updating p, "
+                "clear its gradient in the same loop: `p.grad = None` (or `p.grad.zero_()`, with the "
+                "parentheses)."
+            ),
             grad_left_after_step,
         ),
         Misconception(
             "float64_lost",
-            "float64 result rebuilt as a float32 tensor",
-            "The values are right but the result is float32 where the inputs are float64. "
-            "torch.tensor(x.item()), torch.tensor([float(v) for v in t]) and torch.zeros(n) make a "
-            "tensor of the default dtype, float32, whatever the inputs' dtype, and .item() or float() "
-            "also cut it off from the graph. Compute with tensor operations on the inputs (2 * t, "
-            "1 / u, loss.detach()), or pass dtype=t.dtype, device=t.device when you must build one.",
+            N_("float64 result rebuilt as a float32 tensor"),
+            N_(
+                "The values are right but the result is float32 where the inputs are float64. "
+                "torch.tensor(x.item()), torch.tensor([float(v) for v in t]) and torch.zeros(n) make a "
+                "tensor of the default dtype, float32, whatever the inputs' dtype, and .item() or float() "
+                "also cut it off from the graph. Compute with tensor operations on the inputs (2 * t, "
+                "1 / u, loss.detach()), or pass dtype=t.dtype, device=t.device when you must build one."
+            ),
             float64_lost,
         ),
     )
