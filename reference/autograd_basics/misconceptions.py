@@ -9,7 +9,7 @@ student's function did exactly the same.
 
 from __future__ import annotations
 
-from grader.authoring import AUTOGRAD_MISCONCEPTIONS, Evidence, Misconception
+from grader.authoring import AUTOGRAD_MISCONCEPTIONS, N_, Evidence, Misconception
 
 # -- detectors --------------------------------------------------------------------------
 
@@ -45,46 +45,58 @@ _OWN = {
     for m in (
         Misconception(
             "grad_not_cleared",
-            "gradient not cleared before backward()",
-            "backward() adds to .grad instead of overwriting it, so the stale gradient already in "
-            ".grad was added to the fresh one. Clear the gradients first (linear.zero_grad(), or "
-            "p.grad = None for each parameter), then call loss.backward().",
+            N_("gradient not cleared before backward()"),
+            N_(
+                "backward() adds to .grad instead of overwriting it, so the stale gradient already in "
+                ".grad was added to the fresh one. Clear the gradients first (linear.zero_grad(), or "
+                "p.grad = None for each parameter), then call loss.backward()."
+            ),
             _grad_not_cleared,
         ),
         Misconception(
             "threshold_logits_at_half",
-            "logits thresholded at 0.5 instead of 0",
-            "A logit is log(p / (1 - p)): the probability is at least 0.5 exactly when the logit is "
-            "at least 0. Threshold the logits at 0 (logits >= 0), or apply torch.sigmoid first and "
-            "threshold the probability at 0.5.",
+            N_("logits thresholded at 0.5 instead of 0"),
+            N_(
+                "A logit is log(p / (1 - p)): the probability is at least 0.5 exactly when the logit is "
+                "at least 0. Threshold the logits at 0 (logits >= 0), or apply torch.sigmoid first and "
+                "threshold the probability at 0.5."
+            ),
             _threshold_half,
         ),
         Misconception(
             "zero_logit_as_class_0",
-            "a logit of exactly 0 counted as class 0",
-            "A logit of 0 means probability 0.5, which the task counts as class 1: use logits >= 0, not logits > 0.",
+            N_("a logit of exactly 0 counted as class 0"),
+            N_(
+                "A logit of 0 means probability 0.5, which the task counts as class 1: use logits >= 0, not logits > 0."
+            ),
             _zero_logit_as_class_0,
         ),
         Misconception(
             "cross_entropy_for_binary",
-            "cross_entropy used for a binary target",
-            "F.cross_entropy is the multi-class loss: it applies a softmax across the last dimension, "
-            "coupling outputs that are independent binary logits here. Use "
-            "F.binary_cross_entropy_with_logits(z, y) (or nn.BCEWithLogitsLoss()).",
+            N_("cross_entropy used for a binary target"),
+            N_(
+                "F.cross_entropy is the multi-class loss: it applies a softmax across the last dimension, "
+                "coupling outputs that are independent binary logits here. Use "
+                "F.binary_cross_entropy_with_logits(z, y) (or nn.BCEWithLogitsLoss())."
+            ),
             _cross_entropy,
         ),
         Misconception(
             "sum_instead_of_mean",
-            "loss summed instead of averaged",
-            "The loss asked for is the mean over all elements (reduction='mean', the default); a sum "
-            "scales the loss and its gradients by the number of elements.",
+            N_("loss summed instead of averaged"),
+            N_(
+                "The loss asked for is the mean over all elements (reduction='mean', the default); a sum "
+                "scales the loss and its gradients by the number of elements."
+            ),
             lambda ev: ev.behaves_like(_variants().linear_bce_sum, parts=("loss", "gradients")),
         ),
         Misconception(
             "sigmoid_applied_twice",
-            "sigmoid applied before a loss that expects logits",
-            "binary_cross_entropy_with_logits applies the sigmoid itself; pass it the raw logits z, "
-            "not torch.sigmoid(z).",
+            N_("sigmoid applied before a loss that expects logits"),
+            N_(
+                "binary_cross_entropy_with_logits applies the sigmoid itself; pass it the raw logits z, "
+                "not torch.sigmoid(z)."
+            ),
             lambda ev: ev.behaves_like(_variants().linear_sigmoid_twice, parts=("loss", "gradients")),
         ),
     )
