@@ -14,6 +14,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from grader.authoring import (
+    N_,
     Backward,
     Case,
     GradCheck,
@@ -27,12 +28,15 @@ from grader.authoring import (
     shapes,
 )
 
+# A step's label names its facts ("after backward(g): x.grad") and is shown to the student.
+_AFTER_BACKWARD_G = N_("after backward(g)")
+
 
 @st.composite
 def soft_clip_inputs(draw, *, backward: bool = False) -> Case:
     dtype, shape = draw(float_dtypes()), draw(shapes(2))
     x = TensorArg(draw(arrays(shape, dtype, low=-50, high=50)), backward or draw(st.booleans()))
-    then = (Backward(grad=draw(arrays(shape, dtype, low=-2, high=2)), label="after backward(g)"), GradCheck("x"))
+    then = (Backward(grad=draw(arrays(shape, dtype, low=-2, high=2)), label=_AFTER_BACKWARD_G), GradCheck("x"))
     return Case(args=(("x", x), ("c", draw(st.floats(0.5, 10)))), then=then if backward else ())
 
 
@@ -41,7 +45,7 @@ def grad_reverse_inputs(draw) -> Case:
     dtype, shape = draw(float_dtypes()), draw(shapes(2))
     x, stale = draw(arrays(shape, dtype, low=-100, high=100)), draw(st.none() | arrays(shape, dtype, low=-1, high=1))
     g, w = (draw(arrays(shape, dtype, low=-2, high=2)) for _ in range(2))
-    then = (Backward(grad=g, label="after backward(g)"), PathBackward("x", w))
+    then = (Backward(grad=g, label=_AFTER_BACKWARD_G), PathBackward("x", w))
     return Case(args=(("x", TensorArg(x, True, grad=stale)), ("lam", draw(st.floats(0, 10)))), then=then)
 
 

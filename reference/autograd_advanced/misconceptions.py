@@ -7,7 +7,7 @@ observed facts. The mistakes of any autograd exercise come from ``grader.authori
 
 from __future__ import annotations
 
-from grader.authoring import AUTOGRAD_MISCONCEPTIONS, Misconception, like
+from grader.authoring import AUTOGRAD_MISCONCEPTIONS, N_, Misconception, like
 
 _VARIANTS = __package__ + ".variants"
 
@@ -21,96 +21,122 @@ def _create_graph_missing(ev) -> bool:
 _OWN = [
     (
         "custom_function_not_used",
-        "the result is not SoftClip's output",
-        "The result's grad_fn must be SoftClip's node: return SoftClip.apply(x, c), not the formula computed with "
-        "torch operations (autograd would then use its own gradient, never your backward).",
+        N_("the result is not SoftClip's output"),
+        N_(
+            "The result's grad_fn must be SoftClip's node: return SoftClip.apply(x, c), not the formula computed with "
+            "torch operations (autograd would then use its own gradient, never your backward)."
+        ),
         lambda ev: ev.fact("return.node") not in (None, ev.expected_fact("return.node")),
     ),
     (
         "backward_ignores_grad_out",
-        "backward ignores grad_out",
-        "backward receives the gradient of the final result with respect to your output (grad_out) and must multiply "
-        "it in (the chain rule): return grad_out * (1 - torch.tanh(x / c) ** 2), None. With a tensor of ones as "
-        "grad_out the mistake hides, with any other upstream gradient it shows.",
+        N_("backward ignores grad_out"),
+        N_(
+            "backward receives the gradient of the final result with respect to your output (grad_out) and must "
+            "multiply it in (the chain rule): return grad_out * (1 - torch.tanh(x / c) ** 2), None. With a tensor of "
+            "ones as grad_out the mistake hides, with any other upstream gradient it shows."
+        ),
         like(_VARIANTS, "soft_clip_ignoring_grad_out", "gradient"),
     ),
     (
         "backward_wrong_grad_count",
-        "backward returns the wrong number of gradients",
-        "backward must return one gradient per input of forward (after ctx), None for inputs that need none: "
-        "forward(ctx, x, c) takes two, so return grad_x, None.",
+        N_("backward returns the wrong number of gradients"),
+        N_(
+            "backward must return one gradient per input of forward (after ctx), None for inputs that need none: "
+            "forward(ctx, x, c) takes two, so return grad_x, None."
+        ),
         lambda ev: ev.step_error_mentions("incorrect number of gradients"),
     ),
     (
         "hook_on_caller_tensor",
-        "hook registered on the caller's tensor",
-        "x.register_hook(...) changes every gradient that ever reaches the caller's x, also through paths that do "
-        "not go through your result, and it stays after your function returns. Reverse the gradient on the tensor you "
-        "return (out = x.clone(); out.register_hook(...)) or with a custom autograd.Function.",
+        N_("hook registered on the caller's tensor"),
+        N_(
+            "x.register_hook(...) changes every gradient that ever reaches the caller's x, also through paths that do "
+            "not go through your result, and it stays after your function returns. Reverse the gradient on the tensor "
+            "you return (out = x.clone(); out.register_hook(...)) or with a custom autograd.Function."
+        ),
         like(_VARIANTS, "grad_reverse_hook_on_x", "no_hook_left"),
     ),
     (
         "create_graph_missing",
-        "create_graph=True missing",
-        "A gradient you want to differentiate again must itself be part of a graph: torch.autograd.grad(y, x, "
-        "create_graph=True). Without it the gradient is a constant, so the second backward finds nothing to "
-        "differentiate.",
+        N_("create_graph=True missing"),
+        N_(
+            "A gradient you want to differentiate again must itself be part of a graph: torch.autograd.grad(y, x, "
+            "create_graph=True). Without it the gradient is a constant, so the second backward finds nothing to "
+            "differentiate."
+        ),
         _create_graph_missing,
     ),
     (
         "norm_over_batch",
-        "norm taken over the whole batch",
-        "The penalty uses the norm of each row's gradient: grad.norm(dim=1) gives one norm per row i, then average "
-        "(norm − 1)² over the rows. grad.norm() is one norm of the whole (N, d) matrix.",
+        N_("norm taken over the whole batch"),
+        N_(
+            "The penalty uses the norm of each row's gradient: grad.norm(dim=1) gives one norm per row i, then average "
+            "(norm − 1)² over the rows. grad.norm() is one norm of the whole (N, d) matrix."
+        ),
         like(_VARIANTS, "penalty_norm_over_batch"),
     ),
     (
         "chunks_not_weighted",
-        "chunk losses not weighted by their size",
-        "The mean over N rows is Σ over chunks of (chunk size / N) · chunk mean. Dividing each chunk's mean by the "
-        "number of chunks is right only when all chunks have the same size; the last one may be smaller.",
+        N_("chunk losses not weighted by their size"),
+        N_(
+            "The mean over N rows is Σ over chunks of (chunk size / N) · chunk mean. Dividing each chunk's mean by the "
+            "number of chunks is right only when all chunks have the same size; the last one may be smaller."
+        ),
         like(_VARIANTS, "accumulate_unweighted", "gradient"),
     ),
     (
         "zero_grad_in_loop",
-        "zero_grad() inside the accumulation loop",
-        "Accumulation relies on backward() adding to .grad: clearing it in every iteration keeps only the last "
-        "chunk's gradient. Clear the gradients once, before the loop.",
+        N_("zero_grad() inside the accumulation loop"),
+        N_(
+            "Accumulation relies on backward() adding to .grad: clearing it in every iteration keeps only the last "
+            "chunk's gradient. Clear the gradients once, before the loop."
+        ),
         like(_VARIANTS, "accumulate_zero_grad_in_loop", "gradient"),
     ),
     (
         "stale_grads_kept",
-        "stale gradients not cleared",
-        "The model arrives with an old .grad, and backward() adds to it. Clear it first (model.zero_grad(), or "
-        "p.grad = None for each parameter), then accumulate.",
+        N_("stale gradients not cleared"),
+        N_(
+            "The model arrives with an old .grad, and backward() adds to it. Clear it first (model.zero_grad(), or "
+            "p.grad = None for each parameter), then accumulate."
+        ),
         like(_VARIANTS, "accumulate_keeping_stale", "gradient"),
     ),
     (
         "detach_missing",
-        "detach() missing",
-        "net(x2) is the target here: without .detach() the gradient also flows through the x2 branch. Use "
-        "net(x2).detach().",
+        N_("detach() missing"),
+        N_(
+            "net(x2) is the target here: without .detach() the gradient also flows through the x2 branch. Use "
+            "net(x2).detach()."
+        ),
         like(_VARIANTS, "consistency_without_detach", "gradient"),
     ),
     (
         "detach_wrong_branch",
-        "detach() on the wrong branch",
-        "The gradient must flow through net(x1), the prediction; the target net(x2) is the branch to detach. "
-        "Write (net(x1) - net(x2).detach()).",
+        N_("detach() on the wrong branch"),
+        N_(
+            "The gradient must flow through net(x1), the prediction; the target net(x2) is the branch to detach. "
+            "Write (net(x1) - net(x2).detach())."
+        ),
         like(_VARIANTS, "consistency_detaching_x1", "gradient"),
     ),
     (
         "jacobian_transposed",
-        "Jacobian transposed",
-        "J[i, j] = ∂f(x)ᵢ/∂xⱼ: one row per output, one column per input, shape (m, n). Row i is the gradient of "
-        "output i, torch.autograd.grad(y, x, grad_outputs=one-hot eᵢ).",
+        N_("Jacobian transposed"),
+        N_(
+            "J[i, j] = ∂f(x)ᵢ/∂xⱼ: one row per output, one column per input, shape (m, n). Row i is the gradient of "
+            "output i, torch.autograd.grad(y, x, grad_outputs=one-hot eᵢ)."
+        ),
         like(_VARIANTS, "jacobian_transposed", "value"),
     ),
     (
         "graph_kept_on_result",
-        "the result keeps its graph",
-        "The result still requires grad: it holds the graph built with create_graph=True (or for the gradients) and "
-        "everything it references. Return result.detach().",
+        N_("the result keeps its graph"),
+        N_(
+            "The result still requires grad: it holds the graph built with create_graph=True (or for the gradients) "
+            "and everything it references. Return result.detach()."
+        ),
         AUTOGRAD_MISCONCEPTIONS["returns_not_detached"].detect,
     ),
 ]
