@@ -12,7 +12,12 @@ from typing import Any
 
 from ..escape import clean
 from ..result import ItemResult, Report
-from .text import _notebook_notes, points  # the text report's notes are the notebook summary students need
+from .text import (  # the text report's notes are the notebook summary students need
+    _notebook_notes,
+    points,
+    snippet_lead,
+    snippet_of,
+)
 
 
 def render_gradescope(report: Report) -> str:
@@ -32,9 +37,9 @@ def render_gradescope(report: Report) -> str:
 
 def _test(item: ItemResult) -> dict[str, Any]:
     output = clean(item.feedback)
-    if item.counterexample is not None:
-        shown = json.dumps(item.counterexample, indent=2, ensure_ascii=False, default=str)
-        output += "\n\nCounterexample:\n" + clean(shown)
+    code = snippet_of(item)
+    if code is not None:
+        output += f"\n\n{snippet_lead()}\n\n{clean(code)}"
     return {
         "name": clean(f"{item.id}: {item.title}"),
         "number": item.id,

@@ -4,27 +4,49 @@ The page is meant to be opened from a file or served next to others, so it
 carries its own CSS, loads nothing, runs nothing, and says so to the browser
 with a Content-Security-Policy. Every string, the rubric's included, goes
 through ``clean()`` and ``html.escape``: only the markup below is ours.
+
+What lost points comes first, each item once: what is wrong (the parts that
+lost points, with what differed), the likely cause and its fix, and the Python
+that reproduces it. The passed items are folded away in a ``<details>``
+(no script needed). Headings and labels are in the report's language, and so is
+``<html lang>``.
 """
 
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Iterable
 
 from ..escape import clean
-from ..result import ItemResult, NotebookReport, Report
-from .text import points
+from ..i18n import _, current_language, ngettext
+from ..result import ItemResult, Report
+from .markdown import lost_points
+from .text import _notebook_notes, points, score_line, snippet_lead, snippet_of, status_name
 
 _CSS = """
-body { font: 15px/1.5 system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #1f2328; }
-h1 { margin-bottom: .2rem; } .score { font-size: 1.4rem; font-weight: 600; margin-top: 0; }
-.meta { color: #59636e; font-size: .85rem; }
-table { border-collapse: collapse; margin: 1rem 0; }
-th, td { border-bottom: 1px solid #d1d9e0; padding: .3rem .7rem; text-align: left; vertical-align: top; }
+body { font: 16px/1.5 system-ui, sans-serif; max-width: 60rem; margin: 0 auto; padding: 1rem; color: #1f2328; }
+h1 { margin: .5rem 0 .2rem; font-size: 1.6rem; } .score { font-size: 1.4rem; font-weight: 600; margin: 0; }
+.summary { color: #59636e; margin-top: .2rem; }
+h2 { font-size: 1.25rem; margin-top: 1.8rem; }
+h3 { font-size: 1.1rem; margin: 0 0 .3rem; } h4 { font-size: .95rem; margin: 1rem 0 .3rem; }
+.item { border: 1px solid #d1d9e0; border-left: 4px solid #d1242f; border-radius: 6px; padding: .8rem 1rem;
+  margin: 1rem 0; }
+.item.timeout, .item.missing { border-left-color: #9a6700; } .item.crashed { border-left-color: #8250df; }
+.item .function { margin: 0; color: #59636e; }
+.parts { margin: .2rem 0; padding-left: 1.2rem; } .parts li { margin: .3rem 0; }
+.message { display: block; overflow-wrap: anywhere; }
+.cause { margin: .3rem 0; }
+pre { background: #f6f8fa; border-radius: 6px; padding: .7rem; margin: .4rem 0; font-size: .85rem;
+  overflow-x: auto; white-space: pre-wrap; overflow-wrap: anywhere; }
+pre.code { white-space: pre; overflow-wrap: normal; }
+code { font-size: .9em; }
+table { border-collapse: collapse; margin: .5rem 0; width: 100%; }
+th, td { border-bottom: 1px solid #d1d9e0; padding: .3rem .5rem; text-align: left; vertical-align: top; }
 td.points { text-align: right; white-space: nowrap; }
-pre { background: #f6f8fa; padding: .7rem; overflow-x: auto; white-space: pre-wrap; word-break: break-word; }
-section { border-top: 1px solid #d1d9e0; margin-top: 1.5rem; }
+details { border: 1px solid #d1d9e0; border-radius: 6px; padding: .5rem 1rem; margin: 1.5rem 0; }
+summary { cursor: pointer; font-weight: 600; }
+.meta { color: #59636e; font-size: .8rem; overflow-wrap: anywhere; margin-top: 2rem; }
+.status { font-weight: 600; white-space: nowrap; }
 .passed { color: #1a7f37; } .failed, .error { color: #d1242f; } .timeout, .missing { color: #9a6700; }
 .crashed { color: #8250df; }
 """
@@ -36,11 +58,11 @@ def esc(text: object) -> str:
     return html.escape(clean(str(text)), quote=True)
 
 
-def page_head(title: str, css: str) -> list[str]:
+def page_head(title: str, css: str, *, lang: str = "en") -> list[str]:
     """The start of a self-contained page up to ``</head>``: no script, nothing loaded (``title`` already escaped)."""
     return [
         "<!DOCTYPE html>",
-        '<html lang="en">',
+        f'<html lang="{esc(lang)}">',
         "<head>",
         '<meta charset="utf-8">',
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
@@ -54,114 +76,125 @@ def page_head(title: str, css: str) -> list[str]:
 
 def render_html(report: Report) -> str:
     score = f"{points(report.score)}/{points(report.max_score)}"
-    env = report.environment
+    lost = [(index, item) for index, item in enumerate(report.items) if lost_points(item)]
+    kept = [(index, item) for index, item in enumerate(report.items) if not lost_points(item)]
     parts = [
-        *page_head(f"{esc(report.title)} — {score}", _CSS),
+        *page_head(f"{esc(report.title)} — {score}", _CSS, lang=current_language()),
         "<body>",
+        "<header>",
         f"<h1>{esc(report.title)}</h1>",
-        f'<p class="score">Score: {score}</p>',
-        f'<p class="meta">Submission {esc(report.submission)} · sha256 {esc(report.notebook.sha256)}<br>'
-        f"grader {esc(env.grader_version)} · torch {esc(env.torch)} · device {esc(env.device)} · "
-        f"seed {esc(env.seed)} · {esc(env.examples_per_item)} examples per item</p>",
-        _table(
-            ("Item", "Title", "Points", "Status"),
-            (
-                (
-                    f'<a href="#item-{index}">{esc(item.id)}</a>',
-                    esc(item.title),
-                    f"{points(item.score)}/{points(item.max_score)}",
-                    _status(item.status),
-                )
-                for index, item in enumerate(report.items)
-            ),
-        ),
-        *(_item(index, item) for index, item in enumerate(report.items)),
-        _notebook(report.notebook),
-        "</body>",
-        "</html>",
+        f'<p class="score">{esc(score_line(report))}</p>',
+        f'<p class="summary">{esc(_summary(len(lost), len(report.items)))}</p>',
+        "</header>",
+        "<main>",
     ]
+    if lost:
+        parts.append(_heading("h2", _("What lost points")))
+        parts += [_lost_item(index, item) for index, item in lost]
+    parts.append(_notebook(report))
+    if kept:
+        parts.append(_passed(kept))
+    parts += ["</main>", _meta(report), "</body>", "</html>"]
     return "\n".join(part for part in parts if part) + "\n"
 
 
+def _summary(lost: int, total: int) -> str:
+    if not lost:
+        return _("All items passed.")
+    return _("Items that lost points: {lost} of {total}; they come first.").format(lost=lost, total=total)
+
+
+def _heading(tag: str, text: str) -> str:
+    return f"<{tag}>{esc(text)}</{tag}>"
+
+
 def _status(status: str) -> str:
-    return f'<span class="{esc(status)}">{esc(status)}</span>'
+    return f'<span class="status {esc(status)}">{esc(status_name(status))}</span>'
 
 
-def _table(heading: tuple[str, ...], rows: Iterable[tuple[str, ...]]) -> str:
-    """Cells arrive already escaped: the callers add links and spans around escaped text."""
-    head = "".join(f"<th>{cell}</th>" for cell in heading)
-    body = "\n".join(
-        "<tr>"
-        + "".join(
-            f'<td class="points">{c}</td>' if h == "Points" else f"<td>{c}</td>"
-            for h, c in zip(heading, row, strict=True)
-        )
-        + "</tr>"
-        for row in rows
-    )
-    return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
-
-
-def _item(index: int, item: ItemResult) -> str:
+def _lost_item(index: int, item: ItemResult) -> str:
     out = [
-        f'<section id="item-{index}">',
-        f"<h2>{esc(item.id)} · {esc(item.title)} — {points(item.score)}/{points(item.max_score)} "
-        f"{_status(item.status)}</h2>",
-        f"<p>Function <code>{esc(item.target)}()</code></p>",
-        f"<pre>{esc(item.feedback)}</pre>",
+        f'<section class="item {esc(item.status)}" id="item-{index}">',
+        f"<h3>{esc(item.id)} · {esc(item.title)} — {points(item.score)}/{points(item.max_score)} "
+        f"{_status(item.status)}</h3>",
+        '<p class="function">'
+        + esc(_("Function {function}")).format(function=f"<code>{esc(item.target)}()</code>")
+        + "</p>",
     ]
-    if item.parts:
-        out.append(
-            _table(
-                ("Part", "Points", "Message"),
-                (
-                    (
-                        f"{esc(p.name)}<br><small>{esc(p.description)}</small>",
-                        f"{points(p.score)}/{points(p.max_score)}",
-                        esc(p.message),
-                    )
-                    for p in item.parts
-                ),
-            )
-        )
-    if item.misconceptions:
-        out.append("<h3>Likely misconceptions</h3>\n<ul>")
-        out += [f"<li><strong>{esc(m.name)}</strong>: {esc(m.fix)}</li>" for m in item.misconceptions]
+    code = snippet_of(item)
+    wrong = [p for p in item.parts if not p.passed and p.message]
+    if item.status == "failed" and wrong and code is not None:
+        # The parts, the causes and the snippet say all the feedback text says, each once.
+        out.append(_heading("h4", _("What is wrong")))
+        out.append('<ul class="parts">')
+        out += [
+            f"<li><strong>{esc(p.name)}</strong> ({esc(p.description)}) · {points(p.score)}/{points(p.max_score)}"
+            f'<span class="message">{esc(p.message)}</span></li>'
+            for p in wrong
+        ]
         out.append("</ul>")
-    if item.counterexample is not None:
-        shown = json.dumps(item.counterexample, indent=2, ensure_ascii=False, default=str)
-        out += ["<h3>Counterexample</h3>", f"<pre>{esc(shown)}</pre>"]
+        if item.misconceptions:
+            out.append(_heading("h4", ngettext("Likely cause", "Likely causes", len(item.misconceptions))))
+            out += [f'<p class="cause"><strong>{esc(m.name)}</strong>. {esc(m.fix)}</p>' for m in item.misconceptions]
+    else:
+        out.append(f"<pre>{esc(item.feedback)}</pre>")
+    if code is not None:
+        out += [
+            _heading("h4", _("Reproduce it")),
+            f"<p>{esc(snippet_lead())}</p>",
+            f'<pre class="code"><code>{esc(code.rstrip())}</code></pre>',
+        ]
     out.append("</section>")
     return "\n".join(out)
 
 
-def _notebook(notebook: NotebookReport) -> str:
-    problems = [
-        f"cell {c.index}: {esc(c.status)}{f' — {esc(c.error)}' if c.error else ''}"
-        + "".join(f"<br>import skipped: {esc(s)}" for s in c.skipped_imports)
-        for c in notebook.cells
-        if c.status != "ok" or c.skipped_imports
-    ]
-    magics = [
-        f"cell {esc(m.get('cell'))}, line {esc(m.get('line'))}: <code>{esc(m.get('text', ''))}</code>"
-        for m in notebook.magics
-    ]
-    notes = [
-        ("Cell problems", problems),
-        ("Not run (shell escapes and magics are never executed)", magics),
-        ("Limits hit", [esc(hit) for hit in notebook.limits_hit]),
-        ("Stopped early", [esc(notebook.stopped)] if notebook.stopped else []),
-        ("Warnings", [esc(w) for w in notebook.warnings]),
-    ]
-    if notebook.output_truncated:
-        notes.append(
-            ("Output", [f"the notebook printed {notebook.output_bytes} bytes; the captured output was truncated"])
-        )
-    body = [
-        f"<h3>{title}</h3>\n<ul>\n" + "\n".join(f"<li>{line}</li>" for line in lines) + "\n</ul>"
-        for title, lines in notes
-        if lines
-    ]
-    if not body:
+def _passed(items: list[tuple[int, ItemResult]]) -> str:
+    earned = sum(item.score for _index, item in items)
+    heading = _("Passed items: {n}").format(n=len(items))
+    rows = "\n".join(
+        f'<tr id="item-{index}"><td>{esc(item.id)}</td><td>{esc(item.title)}</td>'
+        f'<td class="points">{points(item.score)}/{points(item.max_score)}</td></tr>'
+        for index, item in items
+    )
+    return "\n".join(
+        [
+            '<details class="passed-items">',
+            f"<summary>{esc(heading)} · {points(earned)}/{points(sum(i.max_score for _index, i in items))}</summary>",
+            _table((_("Item"), _("Title"), _("Points")), rows),
+            "</details>",
+        ]
+    )
+
+
+def _table(heading: Iterable[str], body: str) -> str:
+    """``body``: rows of cells already escaped."""
+    head = "".join(f"<th>{esc(cell)}</th>" for cell in heading)
+    return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
+
+
+def _notebook(report: Report) -> str:
+    """The notebook's own problems (failing cells, magics not run, limits), as the text report says them."""
+    notes = _notebook_notes(report)
+    if report.notebook.limits_hit:
+        notes.append(_("limits hit: {limits}").format(limits=", ".join(report.notebook.limits_hit)))
+    if not notes:
         return ""
-    return "\n".join(['<section id="notebook">', "<h2>Notebook</h2>", *body, "</section>"])
+    items = "\n".join(f"<li>{esc(note)}</li>" for note in notes)
+    return "\n".join(['<section id="notebook">', _heading("h2", _("Notebook")), f"<ul>\n{items}\n</ul>", "</section>"])
+
+
+def _meta(report: Report) -> str:
+    env = report.environment
+    submission = _("Submission {submission}").format(submission=report.submission)
+    settings = " · ".join(
+        [
+            f"grader {env.grader_version}",
+            f"torch {env.torch}",
+            _("device {device}").format(device=env.device),
+            _("seed {seed}").format(seed=env.seed),
+            ngettext("{n} example per item", "{n} examples per item", env.examples_per_item).format(
+                n=env.examples_per_item
+            ),
+        ]
+    )
+    return f'<footer class="meta">{esc(submission)} · sha256 {esc(report.notebook.sha256)}<br>{esc(settings)}</footer>'

@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 
 from ..escape import clean
 from ..result import ItemResult, Report
-from .text import points
+from .text import points, snippet_lead, snippet_of
 
 _FAILURE = frozenset({"failed", "missing"})
 _ERROR = frozenset({"error", "timeout", "crashed"})
@@ -60,7 +60,8 @@ def _testcase(assignment: str, item: ItemResult) -> ET.Element:
         tag = "failure" if item.status in _FAILURE else "error"
         first_line = item.feedback.strip().splitlines()[0] if item.feedback.strip() else item.status
         outcome = ET.SubElement(case, tag, {"message": _xml(first_line[:300]), "type": item.status})
-        outcome.text = _xml(item.feedback)
+        code = snippet_of(item)
+        outcome.text = _xml(item.feedback if code is None else f"{item.feedback}\n\n{snippet_lead()}\n\n{code}")
     return case
 
 

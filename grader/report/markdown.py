@@ -9,27 +9,32 @@ punctuation, so it can neither inject HTML nor format, link or break a table.
 from __future__ import annotations
 
 import html
-import json
 import re
 
 from ..escape import clean
+from ..i18n import _, ngettext
 from ..result import ItemResult, Report
-from .text import _notebook_notes, points  # the text report's notes say what this summary needs to say
+from .text import (  # the text report's notes say what this summary needs to say
+    _notebook_notes,
+    points,
+    snippet_lead,
+    snippet_of,
+    status_name,
+)
 
 # GitHub refuses comments over 65 536 characters; stay well below with room for a note.
 LIMIT = 60_000
 FEEDBACK_CHARS = 600
-COUNTEREXAMPLE_CHARS = 1_500
+SNIPPET_CHARS = 4_000
 NOTES = 20
 
-STATUS = {
-    "passed": "✅ passed",
-    "failed": "❌ failed",
-    "error": "💥 error",
-    "timeout": "⏱️ timeout",
-    "crashed": "💀 crashed",
-    "missing": "❓ missing",
-}
+_MARKS = {"passed": "✅", "failed": "❌", "error": "💥", "timeout": "⏱️", "crashed": "💀", "missing": "❓"}
+
+
+def status(name: str) -> str:
+    """A status as the table shows it: its mark and its name in the report's language."""
+    return f"{_MARKS[name]} {status_name(name)}" if name in _MARKS else inline(name)
+
 
 # `&`, `<`, `>` become entities first (html.escape without quotes never writes `&#`), so `&` and
 # `;` are left alone for the entities to survive. `#` could start a heading in a list item; `@` is
@@ -62,13 +67,15 @@ def render_markdown(report: Report) -> str:
     head = [
         f"### {inline(report.title)} — {points(report.score)}/{points(report.max_score)}",
         "",
-        f"Submission {inline(report.submission)} · assignment {inline(report.assignment)}",
+        _("Submission {submission} · assignment {assignment}").format(
+            submission=inline(report.submission), assignment=inline(report.assignment)
+        ),
         "",
-        "| Item | Points | Status |",
+        "| {} | {} | {} |".format(_("Item"), _("Points"), _("Status")),
         "| --- | ---: | --- |",
         *(
             f"| {inline(item.id)} · {inline(item.title)} | {points(item.score)}/{points(item.max_score)} "
-            f"| {STATUS.get(item.status, inline(item.status))} |"
+            f"| {status(item.status)} |"
             for item in report.items
         ),
     ]
@@ -77,22 +84,31 @@ def render_markdown(report: Report) -> str:
     if notes:
         shown = [f"- {inline(clip(note, 300))}" for note in notes[:NOTES]]
         if len(notes) > NOTES:
-            shown.append(f"- … and {len(notes) - NOTES} more")
-        sections.append("\n".join(["#### Notebook", "", *shown]))
+            rest = len(notes) - NOTES
+            shown.append("- " + ngettext("… and {n} more", "… and {n} more", rest).format(n=rest))
+        sections.append("\n".join(["#### " + _("Notebook"), "", *shown]))
     return _fit("\n".join(head), sections)
 
 
 def _item_section(item: ItemResult) -> str:
     lines = [
         f"#### {inline(item.id)} · {inline(item.title)} — {points(item.score)}/{points(item.max_score)} "
-        f"· {STATUS.get(item.status, inline(item.status))}",
+        f"· {status(item.status)}",
         "",
         block(clip(clean(item.feedback), FEEDBACK_CHARS)),
     ]
-    if item.counterexample is not None:
-        shown = json.dumps(item.counterexample, indent=2, ensure_ascii=False, default=str)
-        lines += ["", "Counterexample:", "", block(clip(clean(shown), COUNTEREXAMPLE_CHARS))]
+    code = snippet_of(item)
+    if code is not None and len(code) <= SNIPPET_CHARS:
+        lines += ["", snippet_lead(), "", code_block(code)]
+    elif code is not None:
+        lines += ["", _("The code that reproduces it is too long for a comment: see the HTML or JSON report.")]
     return "\n".join(lines)
+
+
+def code_block(code: str) -> str:
+    """Our own Python (never a student's text) in a fence GitHub highlights; ``block`` if it could close it."""
+    code = clean(code).rstrip()
+    return f"```python\n{code}\n```" if "```" not in code else block(code)
 
 
 def _fit(head: str, sections: list[str]) -> str:
@@ -100,12 +116,17 @@ def _fit(head: str, sections: list[str]) -> str:
     room = LIMIT - 200
     if len(head) > room:
         # Only a rubric with thousands of items gets here; cut the table at a row boundary.
-        return head[: head.rfind("\n", 0, room)] + "\n\n_The table was cut to fit a comment; see the full report._\n"
+        cut = _("The table was cut to fit a comment; see the full report.")
+        return head[: head.rfind("\n", 0, room)] + f"\n\n_{cut}_\n"
     out = head
     for index, section in enumerate(sections):
         if len(out) + 2 + len(section) > room:
-            return (
-                out + f"\n\n_{len(sections) - index} more section(s) left out to fit a comment; see the full report._\n"
-            )
+            rest = len(sections) - index
+            left_out = ngettext(
+                "{n} more section left out to fit a comment; see the full report.",
+                "{n} more sections left out to fit a comment; see the full report.",
+                rest,
+            ).format(n=rest)
+            return out + f"\n\n_{left_out}_\n"
         out += "\n\n" + section
     return out + "\n"

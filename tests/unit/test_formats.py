@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -16,6 +17,7 @@ from grader.report.gradescope import render_gradescope
 from grader.report.html import render_html
 from grader.report.junit import render_junit
 from grader.report.markdown import LIMIT, render_markdown
+from grader.report.text import render_text
 from grader.result import (
     CellReport,
     Environment,
@@ -31,6 +33,14 @@ HOSTILE = (
     "```\nnot a fence\n```\nSmallest input that raises: x=tensor([1.0])"
 )
 CELL_ERROR = "ValueError: <img src=x onerror=alert(1)>"
+SNIPPET = (
+    "import torch\n\n"
+    "w = torch.tensor([1.0], dtype=torch.float32, requires_grad=True)\n"
+    "lr = 0.1\n"
+    "torch.manual_seed(5)\n"
+    "result = sgd_step(w, lr)\n"
+    "print(w.grad)\n"
+)
 
 
 def make_report(*, items: tuple[ItemResult, ...] | None = None) -> Report:
@@ -52,12 +62,19 @@ def make_report(*, items: tuple[ItemResult, ...] | None = None) -> Report:
         score=10,
         max_score=40,
         status="failed",
-        feedback="Wrong: grad (the gradient)\n  1 of 3 elements differ\nSmallest failing input: lr=0.1, w=tensor([1.])",
+        feedback=(
+            "Wrong: grad (the gradient)\n  1 of 3 elements differ\nSmallest failing input: lr=0.1, w=tensor([1.])\n"
+            "Likely cause: gradient accumulates. call .grad.zero_() first"
+        ),
         parts=(
             PartResult("value", "the returned value", 10, 10, True),
             PartResult("grad", "the gradient", 0, 30, False, "1 of 3 elements differ"),
         ),
-        counterexample={"input": {"lr": 0.1, "w": "tensor([1.])"}, "problems": [{"part": "grad", "message": "differ"}]},
+        counterexample={
+            "input": {"lr": 0.1, "w": "tensor([1.])"},
+            "problems": [{"part": "grad", "message": "differ"}],
+            "snippet": SNIPPET,
+        },
         misconceptions=(MisconceptionHit("no-zero-grad", "gradient accumulates", "call .grad.zero_() first"),),
         examples=12,
     )
@@ -130,6 +147,7 @@ def test_junit_is_valid_xml_with_one_testcase_per_item():
     assert list(cases[0]) == [cases[0].find("properties")]
     assert cases[1].find("failure").attrib["type"] == "failed"
     assert "Smallest failing input" in cases[1].find("failure").text
+    assert cases[1].find("failure").text.endswith("result = sgd_step(w, lr)\nprint(w.grad)\n")
     error = cases[2].find("error")
     assert error.attrib["type"] == "error"
     assert "<script>alert(1)</script>" in error.text  # escaped by the XML writer, read back as text
@@ -155,9 +173,12 @@ def test_markdown_escapes_student_text_and_keeps_the_table():
     assert len(rows) == 2 + 3  # the heading and delimiter rows, then one row per item
     assert all(line.count(" | ") == 2 for line in rows)  # a student's `|` never adds a column
     assert "student\\|" in text
-    # Sections only for the items that lost points, with the counterexample where there is one.
+    # Sections only for the items that lost points, with the snippet that reproduces it where there is one.
     assert "#### A1" not in text and "#### A2" in text and "#### A3" in text
-    assert "Counterexample:" in text and "&quot;" not in text
+    lead = "To see it yourself, paste this into a new cell after your notebook's cells and run it:"
+    assert f"{lead}\n\n```python\n{SNIPPET.rstrip()}\n```" in text
+    assert text.count(lead) == 1  # A3's counterexample has no snippet
+    assert "&quot;" not in text and '"problems"' not in text  # no dump of the counterexample's data
     assert "\\x1b[31m" in text  # shown, not obeyed (inside <pre>)
 
 
@@ -168,7 +189,9 @@ def test_markdown_truncates_long_feedback_and_fits_a_comment():
     assert "x" * 599 + "…" in text and "x" * 601 not in text
 
     many = tuple(
-        ItemResult(**{**error.__dict__, "id": f"B{i}", "feedback": "<>" * 300, "counterexample": {"v": "&" * 1500}})
+        ItemResult(
+            **{**error.__dict__, "id": f"B{i}", "feedback": "<>" * 300, "counterexample": {"snippet": "x = 1\n" * 250}}
+        )
         for i in range(60)
     )
     text = render_markdown(make_report(items=many))
@@ -190,9 +213,42 @@ def test_html_page_is_self_contained_and_escaped():
         in page
     )
     assert not re.search(r"(src|href)=\"(?!#)", page)  # nothing loaded from outside the page
+    assert '<html lang="en">' in page
     for expected in ("Score: 40/100", "gradient accumulates", "call .grad.zero_() first", "1 of 3 elements differ"):
-        assert expected in page
+        assert page.count(expected) == 1  # each failure once: no feedback text beside its parts and causes
     assert "rm -rf" in page and "time limit" in page  # the notebook section
+
+
+def test_html_page_puts_what_lost_points_first_and_folds_the_passed_items():
+    page = render_html(make_report())
+    lost, a2, a3, notebook, passed = (
+        page.index("<h2>What lost points</h2>"),
+        page.index('id="item-1"'),
+        page.index('id="item-2"'),
+        page.index('<section id="notebook">'),
+        page.index('<details class="passed-items">'),
+    )
+    assert lost < a2 < a3 < notebook < passed
+    assert page.index('id="item-0"') > passed  # A1 passed: a row in the fold, after everything that lost points
+    assert "<summary>Passed items: 1 · 30/30</summary>" in page
+    assert "Items that lost points: 2 of 3; they come first." in page
+    # A2 failed with its parts known: what is wrong, the likely cause and the snippet, each once.
+    section = page[a2:a3]
+    assert "<h4>What is wrong</h4>" in section and "<h4>Likely cause</h4>" in section
+    assert "<strong>grad</strong> (the gradient) · 0/30" in section
+    assert "<strong>value</strong>" not in section  # a part that kept its points is not a problem
+    assert "Smallest failing input" not in section  # the snippet shows the input
+    assert '<pre class="code"><code>import torch\n\nw = torch.tensor([1.0]' in section
+    assert "result = sgd_step(w, lr)" in section
+    # A3 raised: its feedback text says what happened; there is no snippet in its counterexample.
+    assert "Smallest input that raises" in page[a3:notebook] and "Reproduce it" not in page[a3:notebook]
+    assert '"problems"' not in page and "&quot;problems&quot;" not in page  # no JSON dump of the wire form
+
+
+def test_html_page_when_everything_passed():
+    (passed, _, _) = make_report().items
+    page = render_html(make_report(items=(passed,)))
+    assert "All items passed." in page and "What lost points" not in page
 
 
 def test_gradescope_results_json():
@@ -207,7 +263,10 @@ def test_gradescope_results_json():
     ]
     assert {t["visibility"] for t in tests} == {"visible"}
     assert "\x1b" not in tests[2]["output"] and "\\x1b[2J" in tests[2]["output"]
-    assert "Counterexample" in tests[1]["output"]
+    assert tests[1]["output"].endswith(
+        "To see it yourself, paste this into a new cell after your notebook's cells and run it:\n\n" + SNIPPET
+    )
+    assert "To see it yourself" not in tests[2]["output"]
 
 
 def test_classroom_result_is_base64_json():
@@ -249,3 +308,53 @@ def test_step_summary_appends(tmp_path):
     text = summary.read_text(encoding="utf-8")
     assert text.startswith("earlier step\n")
     assert text.count("### Autograd basics — 40/100") == 2
+
+
+def test_text_report_shows_the_snippet_under_the_feedback():
+    text = render_text(make_report())
+    lead = "  To see it yourself, paste this into a new cell after your notebook's cells and run it:\n"
+    assert lead + "    import torch\n\n    w = torch.tensor([1.0], dtype=torch.float32, requires_grad=True)\n" in text
+    assert text.count(lead) == 1
+    assert "Score: 40/100" in text and "50 examples per item" in text
+
+
+def test_every_format_a_student_reads_is_polish_in_a_polish_report():
+    report = dataclasses.replace(make_report(), language="pl")
+    shown = {name: renderer(name)(report) for name in FORMATS}
+
+    text = shown["text"]
+    for polish in ("Wynik: 40/100", "Uwagi", "Notatnik", "Punkt", "Tytuł", "Pkt", "niezaliczone", "zaliczone"):
+        assert polish in text
+    footer = " ".join(" ".join(text.splitlines()[-2:]).split())  # the console wraps it at 100 columns
+    assert "urządzenie cpu · ziarno 1234 · 50 przykładów na punkt · piaskownica bubblewrap" in footer
+    assert "komórka 1 zgłosiła wyjątek ValueError" in text  # the exception itself stays as Python wrote it
+    lead = "Żeby zobaczyć to u siebie, wklej ten kod do nowej komórki na końcu notatnika i ją uruchom:"
+    assert lead in text
+    for english in ("Score:", "Feedback", "examples per item", "Item", "Points", "the cells after it", "To see it"):
+        assert english not in text, english  # the hand-made feedback is English data, the labels are not
+
+    markdown = shown["markdown"]
+    assert "| Punkt | Pkt | Status |" in markdown and "❌ niezaliczone" in markdown and "💥 błąd" in markdown
+    assert "#### Notatnik" in markdown and lead in markdown and "Submission" not in markdown
+
+    page = shown["html"]
+    assert '<html lang="pl">' in page
+    for polish in ("Gdzie tracisz punkty", "Co jest źle", "Prawdopodobna przyczyna", "Odtwórz to u siebie", lead):
+        assert polish in page
+    assert "Zaliczone punkty oceny: 1" in page and "Punkty oceny, w których tracisz pkt: 2 z 3" in page
+    for english in ("What lost points", "What is wrong", "Likely cause", "Reproduce it", "Passed items", "Score:"):
+        assert english not in page
+
+    assert lead in json.loads(shown["gradescope"])["tests"][1]["output"]
+    assert lead in ET.fromstring(shown["junit"]).findall("testcase")[1].find("failure").text
+    # Machine fields stay as they are.
+    assert json.loads(shown["json"])["items"][1]["status"] == "failed"
+    assert json.loads(shown["gradescope"])["tests"][1]["status"] == "failed"
+
+
+def test_plural_forms_of_the_labels_in_polish():
+    from grader.i18n import language, ngettext
+
+    with language("pl"):
+        shown = [ngettext("{n} example per item", "{n} examples per item", n).format(n=n) for n in (1, 2, 5, 22)]
+    assert shown == ["1 przykład na punkt", "2 przykłady na punkt", "5 przykładów na punkt", "22 przykłady na punkt"]
