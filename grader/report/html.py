@@ -34,11 +34,11 @@ h3 { font-size: 1.1rem; margin: 0 0 .3rem; } h4 { font-size: .95rem; margin: 1re
 .item.timeout, .item.missing { border-left-color: #9a6700; } .item.crashed { border-left-color: #8250df; }
 .item .function { margin: 0; color: #59636e; }
 .parts { margin: .2rem 0; padding-left: 1.2rem; } .parts li { margin: .3rem 0; }
-.message { display: block; overflow-wrap: anywhere; }
+.message { display: block; overflow-wrap: anywhere; color: #59636e; }
 .cause { margin: .3rem 0; }
 pre { background: #f6f8fa; border-radius: 6px; padding: .7rem; margin: .4rem 0; font-size: .85rem;
   overflow-x: auto; white-space: pre-wrap; overflow-wrap: anywhere; }
-pre.code { white-space: pre; overflow-wrap: normal; }
+pre.code { white-space: pre; overflow-wrap: normal; } pre code { font-size: 1em; }
 code { font-size: .9em; }
 table { border-collapse: collapse; margin: .5rem 0; width: 100%; }
 th, td { border-bottom: 1px solid #d1d9e0; padding: .3rem .5rem; text-align: left; vertical-align: top; }
@@ -47,8 +47,12 @@ details { border: 1px solid #d1d9e0; border-radius: 6px; padding: .5rem 1rem; ma
 summary { cursor: pointer; font-weight: 600; }
 .meta { color: #59636e; font-size: .8rem; overflow-wrap: anywhere; margin-top: 2rem; }
 .status { font-weight: 600; white-space: nowrap; }
-.passed { color: #1a7f37; } .failed, .error { color: #d1242f; } .timeout, .missing { color: #9a6700; }
-.crashed { color: #8250df; }
+.status.passed { color: #1a7f37; } .status.failed, .status.error { color: #d1242f; }
+.status.timeout, .status.missing { color: #9a6700; } .status.crashed { color: #8250df; }
+@media (max-width: 36rem) {
+  body { padding: .6rem; } .item { padding: .6rem .7rem; } details { padding: .5rem .7rem; }
+  pre { font-size: .8rem; } h1 { font-size: 1.35rem; }
+}
 """
 
 _CSP = "default-src 'none'; style-src 'unsafe-inline'"
