@@ -70,7 +70,14 @@ def snippet(case: Case, target: str, *, seed: int | None = None, show: Sequence[
         > MAX_VALUES
     ):
         return None
-    return _Writer(case, target).write(seed, show)
+    try:
+        return _Writer(case, target).write(seed, show)
+    except _NoSnippet:
+        return None  # an argument the snippet cannot write: the report shows the input as text only
+
+
+class _NoSnippet(Exception):
+    """An argument of a kind the snippet has no Python for (a catalogue function it does not know)."""
 
 
 def _sizes(arg: Arg) -> Iterable[int]:
@@ -280,6 +287,8 @@ class _Writer:
         ]
 
     def function(self, var: str, arg: FunctionArg) -> None:
+        if arg.name not in FUNCTION_SOURCES:
+            raise _NoSnippet(arg.name)
         body = FUNCTION_SOURCES[arg.name]
         for name, values in arg.params:
             local = self.fresh(name)
@@ -289,17 +298,25 @@ class _Writer:
         self.lines += [f"def {var}(x):", f"    return {body}"]
 
     def sequence(self, var: str, items: list) -> None:
-        if not any(isinstance(item, (TensorArg, list)) for item in items):
-            self.lines.append(f"{var} = [{', '.join(_plain(item) for item in items)}]")
+        if not any(isinstance(item, TensorArg) for item in items):
+            self.lines.append(f"{var} = [{', '.join(self.literal(item) for item in items)}]")
             return
-        if any(not isinstance(item, TensorArg) for item in items):
-            raise TypeError("a list argument holds tensors and other values: no snippet for it")
         self.lines.append(f"{var} = [")
-        self.lines += [f"    {tensor(item.data, requires_grad=item.requires_grad, indent=4)}," for item in items]
+        self.lines += [f"    {self.literal(item, indent=4)}," for item in items]
         self.lines.append("]")
         for i, item in enumerate(items):
-            if item.grad is not None:
+            if isinstance(item, TensorArg) and item.grad is not None:
                 self.lines.append(f"{var}[{i}].grad = {tensor(item.grad.astype(item.data.dtype))}")
+
+    def literal(self, item: Arg, *, indent: int = 0) -> str:
+        """An element of a list argument: a tensor (its .grad is set after the list), a number, a list of numbers."""
+        if isinstance(item, TensorArg):
+            return tensor(item.data, requires_grad=item.requires_grad, indent=indent)
+        if isinstance(item, list):
+            return f"[{', '.join(self.literal(element) for element in item)}]"
+        if isinstance(item, (bool, int, float)):
+            return _plain(item)
+        raise _NoSnippet(type(item).__name__)  # a module inside a list: no argument of the course has one
 
     # -- after the call ---------------------------------------------------------------
     def action(self, action: Action, *, value_shown: bool) -> None:
@@ -313,7 +330,10 @@ class _Writer:
         elif isinstance(action, PathBackward):
             w = self.fresh("w")
             x = self.names.get(action.arg, action.arg)
-            self.lines += [f"{w} = {tensor(action.weights)}", f"({x} * {w}).sum().backward()"]
+            arg = dict(self.case.args).get(action.arg)
+            # In x's dtype, as the probe makes them.
+            weights = action.weights.astype(arg.data.dtype) if isinstance(arg, TensorArg) else action.weights
+            self.lines += [f"{w} = {tensor(weights)}", f"({x} * {w}).sum().backward()"]
         elif isinstance(action, ForwardBackward):
             batch = self.fresh("batch")
             module = self.names.get(action.module, action.module)

@@ -300,3 +300,25 @@ def test_an_input_too_large_to_paste_gets_no_snippet():
     assert snippet(Case(args=(("X", TensorArg(values)),)), "target") is None
     assert snippet(Case(args=(("X", TensorArg(values[:-1])),)), "target") is not None
     assert "torch.zeros(1000, 16, " in snippet(Case(args=(("X", TensorArg(np.zeros((1000, 16), F32))),)), "target")
+
+
+def test_a_list_of_tensors_and_numbers_and_an_argument_it_cannot_write():
+    mixed = [TensorArg(np.array([1.0, 2.0], F32), grad=np.array([1.0, 1.0], F32)), 0.5, [1, 2]]
+    case = Case(args=(("xs", mixed),))
+    code = snippet(case, "target")
+    assert "xs = [\n    torch.tensor([1.0, 2.0], dtype=torch.float32),\n    0.5,\n    [1, 2],\n]\n" in code
+    recorder, _ = run(code)
+    got, want = recorder.args[0], built(case)[0]
+    same_tensor(got[0], want[0])
+    assert got[1:] == want[1:]
+    # Grading must go on whatever the case holds: no snippet rather than an exception.
+    assert snippet(Case(args=(("f", FunctionArg("not_in_the_catalogue")),)), "target") is None
+    linear = LinearArg(np.ones((1, 1), F32), None)
+    assert snippet(Case(args=(("layers", [linear]),)), "target") is None
+
+
+def test_the_second_paths_weights_are_in_xs_dtype():
+    x = TensorArg(np.array([1.0, 2.0], F32), True)
+    case = Case(args=(("x", x),), then=(PathBackward("x", np.array([0.5, 0.25], F64)),))
+    code = snippet(case, "target", show=["after another backward through x: x.grad"])
+    assert "w = torch.tensor([0.5, 0.25], dtype=torch.float32)\n(x * w).sum().backward()\nprint(x.grad)\n" in code
