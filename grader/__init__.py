@@ -8,6 +8,7 @@ In a student's notebook, the public self-checks (Otter-Grader's convention)::
 
     import grader
     grader.check("e1")      # one exercise; grader.check_all() for all
+    grader.check("e1", lang="pl")   # in Polish (default: the rubric's language:, else English)
 
 The names below are imported lazily: the untrusted child imports
 ``grader.child`` on its own and must not pay for (or see) the rest.

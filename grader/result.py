@@ -216,6 +216,7 @@ class SelfCheckReport:
     items: tuple[SelfCheckItem, ...]
     sandbox: str
     timings: dict[str, float] = field(default_factory=dict)
+    language: str = "en"  # what the student reads: findings, messages, headings (grader.i18n)
 
     @property
     def all_passed(self) -> bool:
@@ -227,6 +228,7 @@ class SelfCheckReport:
             "submission": self.submission,
             "sha256": self.sha256,
             "kind": "public self-check (not a grade)",
+            "language": self.language,
             "all_passed": self.all_passed,
             "items": [
                 {"id": i.id, "title": i.title, "status": i.status, "message": i.message, "findings": list(i.findings)}

@@ -90,7 +90,7 @@ def _selfcheck(header: dict, ns: dict) -> dict:
         checks = selfcheck.load(str(header.get("source", "")))
     except Exception as exc:
         return {"protocol_error": f"the public checks do not load: {type(exc).__name__}: {exc}"}
-    result = selfcheck.run_item(checks, str(header.get("item", "")), ns)
+    result = selfcheck.run_item(checks, str(header.get("item", "")), ns, translations=header.get("translations"))
     _flush_std()
     return result
 

@@ -15,6 +15,16 @@ other parameters name the student's functions it needs::
 A check compares with finite differences of the student's own functions and
 with closed forms the exercise states; what it cannot decide it reports with
 ``check.later()``: "checked only at grading", never "passed".
+
+Every text a student reads is marked for translation, checks included::
+
+    from grader.child.selfcheck import _
+
+    check.close(_("∂loss/∂w matches finite differences of your loss"), dw, expected)
+    check.close(_("params[{i}] ← p − lr·p.grad, in place").format(i=i), p, want)
+
+``_``, ``N_`` and ``ngettext`` come from ``grader.child.language``: the student's
+language arrives from the trusted side as plain data (``run_item(translations=…)``).
 """
 
 from __future__ import annotations
@@ -22,15 +32,34 @@ from __future__ import annotations
 import html
 import inspect
 import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
+from .language import ENGLISH, N_, Translations, _, decimal, ngettext, speaking
 from .probe import bounded, describe_exception
 
 PASSED, FAILED, LATER = "passed", "failed", "checked only at grading"
+_PUBLIC_NAME = "grader.child.selfcheck"  # what the public checks import _ from, wherever they run
+
+# A status as a student reads it (the JSON and the code keep the status itself).
+_SHOWN_STATUS = {
+    PASSED: N_("passed"),
+    FAILED: N_("failed"),
+    "error": N_("error"),
+    "missing": N_("missing"),
+    "unchecked": N_("unchecked"),
+    "timeout": N_("timeout"),
+    "crashed": N_("crashed"),
+    LATER: N_("checked only at grading"),
+}
+
+
+def shown_status(status: str) -> str:
+    return _(_SHOWN_STATUS.get(status, status))
 
 
 class StudentRaised(Exception):
@@ -88,7 +117,7 @@ class Checker:
         return self.expect(
             not attached,
             name,
-            "returned tensor(s) still require grad (they are part of a graph): return .detach()-ed tensors",
+            _("returned tensor(s) still require grad (they are part of a graph): return .detach()-ed tensors"),
         )
 
     def snapshot(self, *tensors: torch.Tensor) -> list[tuple]:
@@ -100,33 +129,38 @@ class Checker:
         changed = []
         for label, (values, requires_grad, grad), t in zip(names.split(), snapshot, tensors, strict=True):
             if t.requires_grad != requires_grad:
-                changed.append(f"{label}.requires_grad became {t.requires_grad}")
+                changed.append(_("{name}.requires_grad became {value}").format(name=label, value=t.requires_grad))
             now = t.grad
             if (now is None) != (grad is None) or (now is not None and grad is not None and not torch.equal(now, grad)):
-                changed.append(f"{label}.grad changed")
+                changed.append(_("{name}.grad changed").format(name=label))
             if t.shape != values.shape or not torch.equal(t.detach(), values):
-                changed.append(f"the values of {label} changed")
+                changed.append(_("the values of {name} changed").format(name=label))
         return self.expect(
             not changed,
             name,
-            "; ".join(changed) + ": work on copies (t.detach().clone()), never on the caller's tensors",
+            _("{changes}: work on copies (t.detach().clone()), never on the caller's tensors").format(
+                changes="; ".join(changed)
+            ),
         )
 
     def call_keeping(self, fn: Callable[..., Any], *args: Any, keep: dict[str, torch.Tensor]) -> Any:
         """``call``, then the rules for every function: the tensors in ``keep`` untouched, grad mode restored."""
         before = self.snapshot(*keep.values())
         out = self.call(fn, *args)
-        self.untouched(f"the caller's {', '.join(keep)} untouched", before, tuple(keep.values()), " ".join(keep))
+        name = _("the caller's {names} untouched").format(names=", ".join(keep))
+        self.untouched(name, before, tuple(keep.values()), " ".join(keep))
         self.grad_mode_restored()
         return out
 
     def requires_grad(self, value: Any, what: str, hint: str) -> bool:
-        """``value`` is a tensor in a graph (a result that must stay differentiable)."""
-        return self.expect(getattr(value, "requires_grad", False) is True, f"{what} requires grad", hint)
+        """``value`` is a tensor in a graph (a result that must stay differentiable); ``what`` names it."""
+        name = _("{what} requires grad").format(what=what)
+        return self.expect(getattr(value, "requires_grad", False) is True, name, hint)
 
     def grads_none(self, params: list[torch.Tensor], owner: str, hint: str) -> bool:
         """The call left every ``.grad`` of ``params`` None."""
-        return self.expect(all(p.grad is None for p in params), f"the call leaves {owner}'s .grad None", hint)
+        name = _("the call leaves {owner}'s .grad None").format(owner=owner)
+        return self.expect(all(p.grad is None for p in params), name, hint)
 
     def close_grads(self, name: str, params: list[torch.Tensor], wanted: Any) -> bool:
         """Each ``.grad`` equals its wanted gradient; a wanted None (no dependence) accepts None or zeros."""
@@ -144,7 +178,11 @@ class Checker:
         torch.autograd.backward([(t * w).sum() for t, w in zip(tensors.values(), weights, strict=True)])
         return all(
             [
-                self.close(f"no hook left on {name}: a later backward() adds exactly its gradient", t.grad, b + w)
+                self.close(
+                    _("no hook left on {name}: a later backward() adds exactly its gradient").format(name=name),
+                    t.grad,
+                    b + w,
+                )
                 for (name, t), b, w in zip(tensors.items(), before, weights, strict=True)
             ]
         )
@@ -152,38 +190,50 @@ class Checker:
     def finite_difference(self, value: Callable[[torch.Tensor], float], at: torch.Tensor) -> torch.Tensor:
         return central_difference(value, at)
 
-    def grad_mode_restored(self, name: str = "grad mode left as found") -> bool:
+    def grad_mode_restored(self, name: str | None = None) -> bool:
         on = torch.is_grad_enabled()
         torch.set_grad_enabled(True)
-        return self.expect(on, name, "grad mode is off after the call: use `with torch.no_grad():`, which restores it")
+        return self.expect(
+            on,
+            _("grad mode left as found") if name is None else name,
+            _("grad mode is off after the call: use `with torch.no_grad():`, which restores it"),
+        )
 
 
 def difference(got: Any, want: Any, *, rtol: float, atol: float) -> str | None:
     """None when ``got`` matches ``want``, else what differs."""
     if isinstance(want, float):
         if type(got) is not float and not isinstance(got, float):
-            extra = " (use .item())" if isinstance(got, torch.Tensor) else ""
-            return f"got {type(got).__name__}, expected a Python float{extra}"
+            if isinstance(got, torch.Tensor):
+                return _("got {type}, expected a Python float (use .item())").format(type=type(got).__name__)
+            return _("got {type}, expected a Python float").format(type=type(got).__name__)
         if not math.isclose(got, want, rel_tol=rtol, abs_tol=atol):
-            return f"got {got:.6g}, expected {want:.6g}"
+            return _("got {got}, expected {want}").format(got=f"{got:.6g}", want=f"{want:.6g}")
         return None
     if got is None:
-        return f"got None, expected a tensor of shape {tuple(want.shape)}"
+        return _("got None, expected a tensor of shape {shape}").format(shape=tuple(want.shape))
     if not isinstance(got, torch.Tensor):
-        return f"got {type(got).__name__}, expected a tensor of shape {tuple(want.shape)}"
+        return _("got {type}, expected a tensor of shape {shape}").format(
+            type=type(got).__name__, shape=tuple(want.shape)
+        )
     if got.shape != want.shape:
-        return f"got shape {tuple(got.shape)}, expected {tuple(want.shape)}"
+        return _("got shape {got}, expected {want}").format(got=tuple(got.shape), want=tuple(want.shape))
     if got.dtype != want.dtype:
-        return f"got dtype {got.dtype}, expected {want.dtype}"
+        return _("got dtype {got}, expected {want}").format(got=got.dtype, want=want.dtype)
     g, w = got.detach().to("cpu", torch.float64), want.detach().to("cpu", torch.float64)
     bad = ~torch.isclose(g, w, rtol=rtol, atol=atol, equal_nan=True)
     if not bool(bad.any()):
         return None
     count = int(bad.sum())
     worst = float((g - w).abs()[bad].max())
-    return (
-        f"{count} of {g.numel()} values differ (max abs diff {worst:.3g}): "
-        f"got {bounded(_show(g), 200)}, expected {bounded(_show(w), 200)}"
+    # English says "values differ" whatever the count; Polish agrees the verb with it.
+    text = ngettext(
+        "{count} of {n} values differ (max abs diff {worst}): got {got}, expected {want}",
+        "{count} of {n} values differ (max abs diff {worst}): got {got}, expected {want}",
+        count,
+    )
+    return text.format(
+        count=count, n=g.numel(), worst=decimal(f"{worst:.3g}"), got=bounded(_show(g), 200), want=bounded(_show(w), 200)
     )
 
 
@@ -208,20 +258,36 @@ def central_difference(value: Callable[[torch.Tensor], float], at: torch.Tensor,
 
 
 def load(source: str, filename: str = "public_checks.py") -> dict[str, Any]:
+    # The checks import their `_` from grader.child.selfcheck. In the sandbox this module is
+    # child.selfcheck (the child package is mounted there alone, without grader around it): that
+    # name must be this very module, whose language run_item sets, not a missing or second copy.
+    if __name__ != _PUBLIC_NAME:
+        sys.modules[_PUBLIC_NAME] = sys.modules[__name__]
     namespace: dict[str, Any] = {"__name__": "public_checks"}
     exec(compile(source, filename, "exec"), namespace)
     return namespace
 
 
-def run_item(checks: dict[str, Any], item: str, functions: dict[str, Any]) -> dict[str, Any]:
-    """One rubric item's public checks on the student's functions; plain data back."""
+def run_item(
+    checks: dict[str, Any], item: str, functions: dict[str, Any], *, translations: Any = None
+) -> dict[str, Any]:
+    """One rubric item's public checks on the student's functions; plain data back.
+
+    ``translations``: the student's language, as plain data (``Translations.from_data``); English without.
+    """
+    with speaking(Translations.from_data(translations)):
+        return _run_item(checks, item, functions)
+
+
+def _run_item(checks: dict[str, Any], item: str, functions: dict[str, Any]) -> dict[str, Any]:
     check_fn = checks.get(item.replace(".", "_"))
     if check_fn is None:
-        return {"status": "unchecked", "findings": [vars(Finding(item, LATER, "no public check for this item"))]}
+        return {"status": "unchecked", "findings": [vars(Finding(item, LATER, _("no public check for this item")))]}
     wanted = list(inspect.signature(check_fn).parameters)[1:]
     missing = [name for name in wanted if not callable(functions.get(name))]
     if missing:
-        return {"status": "missing", "message": f"the notebook does not define {', '.join(n + '()' for n in missing)}"}
+        names = ", ".join(n + "()" for n in missing)
+        return {"status": "missing", "message": _("the notebook does not define {names}").format(names=names)}
     checker = Checker()
     torch.set_grad_enabled(True)
     try:
@@ -231,10 +297,13 @@ def run_item(checks: dict[str, Any], item: str, functions: dict[str, Any]) -> di
         text = f"{error['type']}: {error['message']}"
         status = "error"
         if error.get("not_implemented"):
-            text = f"not implemented yet ({text})"
+            text = _("not implemented yet ({error})").format(error=text)
         return {"status": status, "message": bounded(text, 600), "findings": [vars(f) for f in checker.findings]}
     except Exception as exc:  # what came back did not even have the expected structure
-        checker.fail("results can be checked", f"the returned values could not be checked: {type(exc).__name__}: {exc}")
+        checker.fail(
+            _("results can be checked"),
+            _("the returned values could not be checked: {error}").format(error=f"{type(exc).__name__}: {exc}"),
+        )
     finally:
         torch.set_grad_enabled(True)
     statuses = {f.status for f in checker.findings}
@@ -252,41 +321,47 @@ class ItemCheck:
 
 @dataclass
 class CheckResults:
-    """What ``grader.check`` returns: shown as HTML in Jupyter, as text elsewhere."""
+    """What ``grader.check`` returns: shown as HTML in Jupyter, as text elsewhere, in the student's language."""
 
     items: list[ItemCheck]
+    translations: Translations = ENGLISH
 
     @property
     def all_passed(self) -> bool:
         return all(item.status in (PASSED, "unchecked") for item in self.items)
 
     def __str__(self) -> str:
-        lines = []
-        for item in self.items:
-            lines.append(f"{item.id:<16} {item.status}" + (f": {item.message}" if item.message else ""))
-            for finding in item.findings:
-                if finding["status"] != PASSED:
-                    text = f"  {finding['status']}: {finding['check']}"
-                    lines.append(text + (f" ({finding['message']})" if finding["message"] else ""))
-        return "\n".join(lines)
+        with speaking(self.translations):
+            lines = []
+            for item in self.items:
+                lines.append(
+                    f"{item.id:<16} {shown_status(item.status)}" + (f": {item.message}" if item.message else "")
+                )
+                for finding in item.findings:
+                    if finding["status"] != PASSED:
+                        text = f"  {shown_status(finding['status'])}: {finding['check']}"
+                        lines.append(text + (f" ({finding['message']})" if finding["message"] else ""))
+            return "\n".join(lines)
 
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
         colours = {PASSED: "#1a7f37", FAILED: "#cf222e", "error": "#cf222e", "missing": "#9a6700"}
-        rows = []
-        for item in self.items:
-            colour = colours.get(item.status, "#57606a")
-            detail = [html.escape(item.message)] if item.message else []
-            for finding in item.findings:
-                if finding["status"] != PASSED:
-                    note = f"{html.escape(finding['status'])}: {html.escape(finding['check'])}"
-                    if finding["message"]:
-                        note += f" ({html.escape(finding['message'])})"
-                    detail.append(note)
-            rows.append(
-                f"<tr><td><code>{html.escape(item.id)}</code></td>"
-                f"<td style='color:{colour};font-weight:bold'>{html.escape(item.status)}</td>"
-                f"<td>{'<br>'.join(detail)}</td></tr>"
-            )
-        return "<table><tr><th>item</th><th>public checks</th><th></th></tr>" + "".join(rows) + "</table>"
+        with speaking(self.translations):
+            rows = []
+            for item in self.items:
+                colour = colours.get(item.status, "#57606a")
+                detail = [html.escape(item.message)] if item.message else []
+                for finding in item.findings:
+                    if finding["status"] != PASSED:
+                        note = f"{html.escape(shown_status(finding['status']))}: {html.escape(finding['check'])}"
+                        if finding["message"]:
+                            note += f" ({html.escape(finding['message'])})"
+                        detail.append(note)
+                rows.append(
+                    f"<tr><td><code>{html.escape(item.id)}</code></td>"
+                    f"<td style='color:{colour};font-weight:bold'>{html.escape(shown_status(item.status))}</td>"
+                    f"<td>{'<br>'.join(detail)}</td></tr>"
+                )
+            heads = html.escape(_("item")), html.escape(_("public checks"))
+            return "<table><tr><th>{}</th><th>{}</th><th></th></tr>".format(*heads) + "".join(rows) + "</table>"

@@ -7,7 +7,15 @@ from pathlib import Path
 import click
 
 from ..errors import ExitCode
-from .common import assignment_option, check_writable, device_option, emit, output_option, sandbox_option
+from .common import (
+    assignment_option,
+    check_writable,
+    device_option,
+    emit,
+    lang_option,
+    output_option,
+    sandbox_option,
+)
 
 
 @click.command(
@@ -24,7 +32,16 @@ from .common import assignment_option, check_writable, device_option, emit, outp
 @output_option
 @device_option
 @sandbox_option
-def check(submission: Path, assignment: str | None, fmt: str, output: Path | None, device: str, sandbox: str) -> int:
+@lang_option
+def check(
+    submission: Path,
+    assignment: str | None,
+    fmt: str,
+    output: Path | None,
+    device: str,
+    sandbox: str,
+    lang: str | None,
+) -> int:
     """Run the assignment's public checks on SUBMISSION: a self-check before hand-in.
 
     The public checks compare your gradients with finite differences of your own
@@ -33,11 +50,14 @@ def check(submission: Path, assignment: str | None, fmt: str, output: Path | Non
     grading: passing them is necessary, not sufficient. What they cannot decide is
     reported as "checked only at grading".
     """
+    from ..i18n import language
     from ..report.selfcheck import render_json, render_text
     from ..selfcheck.runner import check_notebook
 
     if output is not None:
         check_writable(output)
-    report = check_notebook(str(submission), assignment=assignment, device=device, sandbox=sandbox)
-    emit(render_json(report) if fmt == "json" else render_text(report), output)
+    report = check_notebook(str(submission), assignment=assignment, device=device, sandbox=sandbox, lang=lang)
+    with language(report.language):
+        text = render_json(report) if fmt == "json" else render_text(report)
+    emit(text, output)
     return ExitCode.OK if report.all_passed else ExitCode.BELOW

@@ -10,6 +10,11 @@ The assignment ``<id>`` is ``check(assignment=…)``, else the one the running
 notebook's metadata names (Jupyter tells the kernel its notebook's path),
 else the course's only assignment. Either way it must be an id of the course:
 a path or ``..`` there is refused, as ``grade`` refuses it.
+
+The student reads it in ``check(lang=…)``'s language, else the language the
+rubric of that assignment names (where the course's rubrics are at hand), else
+English. The checks' translations are in ``locale/<lang>/LC_MESSAGES/
+public_checks.po`` beside the checks' file (``grader.selfcheck.catalogue``).
 """
 
 from __future__ import annotations
@@ -20,18 +25,20 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..child.selfcheck import CheckResults, ItemCheck, load, run_item
+from ..child.selfcheck import CheckResults, ItemCheck, Translations, load, run_item
 from ..errors import GraderError
+from ..i18n import LANGUAGES, SOURCE_LANGUAGE, _, language
+from .catalogue import translations
 
 
-def _checks(assignment: str | None) -> dict[str, Any]:
+def _checks(assignment: str | None) -> tuple[Path, dict[str, Any]]:
     if assignment is not None:
         _assignment(assignment)  # a value the student passed is refused whichever file is used
     for path in _candidates(assignment):
         if path.is_file():
-            return load(path.read_text(encoding="utf-8"), str(path))
+            return path, load(path.read_text(encoding="utf-8"), str(path))
     raise FileNotFoundError(
-        "no public checks found: put public_checks.py (from the assignment's folder) next to this notebook"
+        _("no public checks found: put public_checks.py (from the assignment's folder) next to this notebook")
     )
 
 
@@ -79,24 +86,58 @@ def _declared_by(notebook: Path) -> str | None:
         return None
 
 
-def check(exercise: str, *, assignment: str | None = None, namespace: dict | None = None) -> CheckResults:
-    """Runs the public checks of one exercise ("e1", …) on the functions defined so far."""
-    checks = _checks(assignment)
-    exercises: dict[str, list[str]] = checks["EXERCISES"]
-    if exercise not in exercises:
-        raise ValueError(f"no exercise {exercise!r}: the exercises are {', '.join(exercises)}")
-    functions = namespace if namespace is not None else vars(sys.modules["__main__"])
-    return CheckResults([ItemCheck(item, **run_item(checks, item, functions)) for item in exercises[exercise]])
+def _language(lang: str | None, assignment: str | None) -> str:
+    """The language asked for, else the rubric's, where the course's rubrics are at hand, else English."""
+    if lang is not None:
+        if lang not in LANGUAGES:
+            raise ValueError(f"unknown language {lang!r}: known: {', '.join(LANGUAGES)}")
+        return lang
+    from ..course.assignment import course_dir
+    from ..course.rubric import load_rubric
+
+    root = course_dir()
+    if root is None:
+        return SOURCE_LANGUAGE
+    try:
+        rubric = load_rubric(root / "rubrics" / f"{_assignment(assignment)}.yaml")
+    except (GraderError, ValueError, OSError):  # no rubric to ask: an unknown assignment is refused later
+        return SOURCE_LANGUAGE
+    return rubric.language
 
 
-def check_all(*, assignment: str | None = None, namespace: dict | None = None) -> CheckResults:
-    """Runs every exercise's public checks."""
-    checks = _checks(assignment)
+def _run(items: list[str], path: Path, checks: dict[str, Any], namespace: dict | None, shown_in: str) -> CheckResults:
     functions = namespace if namespace is not None else vars(sys.modules["__main__"])
+    spoken = translations(shown_in, path)
     return CheckResults(
-        [
-            ItemCheck(item, **run_item(checks, item, functions))
-            for items in checks["EXERCISES"].values()
-            for item in items
-        ]
+        [ItemCheck(item, **run_item(checks, item, functions, translations=spoken)) for item in items],
+        Translations.from_data(spoken),
     )
+
+
+def check(
+    exercise: str, *, assignment: str | None = None, namespace: dict | None = None, lang: str | None = None
+) -> CheckResults:
+    """Runs the public checks of one exercise ("e1", …) on the functions defined so far.
+
+    ``lang``: "pl" or "en"; default: the language of the assignment's rubric, else English.
+    """
+    shown_in = _language(lang, assignment)
+    with language(shown_in):
+        path, checks = _checks(assignment)
+        exercises: dict[str, list[str]] = checks["EXERCISES"]
+        if exercise not in exercises:
+            raise ValueError(
+                _("no exercise {exercise}: the exercises are {exercises}").format(
+                    exercise=repr(exercise), exercises=", ".join(exercises)
+                )
+            )
+        return _run(exercises[exercise], path, checks, namespace, shown_in)
+
+
+def check_all(*, assignment: str | None = None, namespace: dict | None = None, lang: str | None = None) -> CheckResults:
+    """Runs every exercise's public checks (``lang`` as for ``check``)."""
+    shown_in = _language(lang, assignment)
+    with language(shown_in):
+        path, checks = _checks(assignment)
+        items = [item for group in checks["EXERCISES"].values() for item in group]
+        return _run(items, path, checks, namespace, shown_in)

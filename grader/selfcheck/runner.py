@@ -5,16 +5,27 @@ The notebook runs exactly as for grading, then each rubric item gets a
 fresh worker that runs that item's public checks on the student's functions
 and sends back plain findings. Items are isolated and under the item time
 limit, as in grading.
+
+What the student reads is in the language ``grade check --lang`` names, else
+the rubric's ``language:``; the checks' side gets its translations as plain
+data (``grader.selfcheck.catalogue``).
 """
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import RubricError
 from ..escape import clean
+from ..i18n import _, language
 from ..result import CHECK_STATUSES, SelfCheckItem, SelfCheckReport
+from .catalogue import translations
+
+if TYPE_CHECKING:
+    from ..course.rubric import Rubric
+    from ..notebook import Notebook
 
 
 def load_public_checks(path: Path | None, rubric_path: Path, items: list[str]) -> str:
@@ -41,32 +52,48 @@ def load_public_checks(path: Path | None, rubric_path: Path, items: list[str]) -
     return source
 
 
-def check_notebook(path: str, *, assignment: str | None, device: str, sandbox: str) -> SelfCheckReport:
-    from ..grading import read_with_rubric, start_session
+def check_notebook(
+    path: str, *, assignment: str | None, device: str, sandbox: str, lang: str | None = None
+) -> SelfCheckReport:
+    """``lang``: what the student reads; None: the rubric's ``language:``."""
+    from ..grading import read_with_rubric
+
+    started = time.monotonic()
+    notebook, rubric = read_with_rubric(path, assignment=assignment)
+    shown_in = lang or rubric.language
+    with language(shown_in):
+        return _check(path, notebook, rubric, device=device, sandbox=sandbox, started=started, shown_in=shown_in)
+
+
+def _check(
+    path: str, notebook: Notebook, rubric: Rubric, *, device: str, sandbox: str, started: float, shown_in: str
+) -> SelfCheckReport:
+    from ..grading import start_session
     from ..notebook import to_python
     from ..sandbox.calls import CallOutcome, CallStream
     from ..sandbox.execution import WorkerUnavailable, budget_text
     from ..sandbox.session import DIED_UNDER
 
-    started = time.monotonic()
-    notebook, rubric = read_with_rubric(path, assignment=assignment)
     source = load_public_checks(rubric.public_checks, rubric.path, [item.id for item in rubric.items])
+    spoken = translations(shown_in, rubric.public_checks)
     session = start_session(rubric, device=device, sandbox=sandbox, started=started)
     items = []
     try:
         run = session.start(to_python(notebook.cells))
         for item in rubric.items:
             if session.out_of_budget():
-                why = f"not checked: {budget_text(rubric.limits)}"
+                why = _("not checked: {why}").format(why=budget_text(rubric.limits))
                 items.append(SelfCheckItem(item.id, item.title, "timeout", why))
                 continue
             try:
                 worker = session.open_worker(patience=3.0)
             except WorkerUnavailable as exc:
-                items.append(SelfCheckItem(item.id, item.title, "crashed", f"could not be checked: {exc}"))
+                why = _("could not be checked: {reason}").format(reason=exc)
+                items.append(SelfCheckItem(item.id, item.title, "crashed", why))
                 continue
             stream = CallStream(session, worker, call_s=rubric.limits.item_s)
-            outcome = stream.result(stream.submit({"op": "selfcheck", "source": source, "item": item.id}, []))
+            call = {"op": "selfcheck", "source": source, "item": item.id, "translations": spoken}
+            outcome = stream.result(stream.submit(call, []))
             stream.close()
             if outcome.kind == "ok" and not session.outlived_by_notebook(worker):
                 outcome = CallOutcome("crashed", detail=DIED_UNDER)  # the same verdict whoever won the race
@@ -80,14 +107,17 @@ def check_notebook(path: str, *, assignment: str | None, device: str, sandbox: s
         items=tuple(items),
         sandbox=sandbox,
         timings={"total": round(time.monotonic() - started, 3)},
+        language=shown_in,
     )
 
 
 def _item(item_id: str, title: str, outcome, defined: frozenset[str], target: str) -> SelfCheckItem:
     if outcome.kind == "timeout":
-        return SelfCheckItem(item_id, title, "timeout", f"the checks did not finish in time ({outcome.detail})")
+        why = _("the checks did not finish in time ({detail})").format(detail=outcome.detail)
+        return SelfCheckItem(item_id, title, "timeout", why)
     if outcome.kind != "ok" or outcome.header is None:
-        return SelfCheckItem(item_id, title, "crashed", f"its process ended ({clean(outcome.detail)})")
+        why = _("its process ended ({detail})").format(detail=clean(outcome.detail))
+        return SelfCheckItem(item_id, title, "crashed", why)
     header = outcome.header
     status = str(header.get("status", "crashed"))
     if status not in CHECK_STATUSES:
