@@ -2,10 +2,14 @@
 
 They use only what the exercises state (the formulas, the rules for every function) and torch's own autograd on
 a few fixed inputs. They are not the grading, which draws many more inputs: passing them is necessary, not sufficient.
+The texts a student reads are marked with `_()` and translated in locale/<lang>/LC_MESSAGES/public_checks.po
+beside this file; formulas are not.
 """
 
 import torch
 import torch.nn as nn
+
+from grader.child.selfcheck import _
 
 EXERCISES = {
     "a1": ["a1.forward", "a1.backward"],
@@ -43,7 +47,9 @@ def a1_forward(check, soft_clip):
         out = check.call(soft_clip, x.clone().requires_grad_(True), c)
         node = type(getattr(out, "grad_fn", None)).__name__
         check.expect(
-            node == "SoftClipBackward", "the result's grad_fn is SoftClipBackward", f"got {node}: use SoftClip.apply"
+            node == "SoftClipBackward",
+            _("the result's grad_fn is SoftClipBackward"),
+            _("got {node}: use SoftClip.apply").format(node=node),
         )
 
 
@@ -51,16 +57,18 @@ def a1_backward(check, soft_clip):
     for x, c in _CLIPS:
         leaf = x.clone().requires_grad_(True)
         out = check.call(soft_clip, leaf, c)
-        if not check.requires_grad(out, "the result", "build it with SoftClip.apply(x, c)"):
+        if not check.requires_grad(out, _("the result"), _("build it with SoftClip.apply(x, c)")):
             return
         g = _uniform(out.shape, -2, 2, x.dtype)  # not all ones: backward must use grad_out
         out.backward(g)
         want = g * (1 - torch.tanh(x / c) ** 2)
-        check.close("x.grad = g·(1 − tanh²(x/c)) for an upstream gradient g", leaf.grad, want)
+        check.close(_("x.grad = g·(1 − tanh²(x/c)) for an upstream gradient g"), leaf.grad, want)
         check.no_hooks_left({"x": leaf})
     x = _uniform((3, 4), -3, 3, F64).requires_grad_(True)
     passed = torch.autograd.gradcheck(lambda t: check.call(soft_clip, t, 1.5), (x,), raise_exception=False)
-    check.expect(passed, "torch.autograd.gradcheck passes in float64", "backward does not match finite differences")
+    check.expect(
+        passed, _("torch.autograd.gradcheck passes in float64"), _("backward does not match finite differences")
+    )
 
 
 # -- exercise 2 ----------------------------------------------------------------------
@@ -71,12 +79,12 @@ def a2_reverse(check, grad_reverse):
         x = _uniform(shape, -100, 100, dtype).requires_grad_(True)
         x.grad = _uniform(shape, -1, 1, dtype) if lam > 1 else None  # a .grad the call must leave as it is
         out = check.call_keeping(grad_reverse, x, lam, keep={"x": x})
-        check.close("the result has the values of x", out, x.detach())
-        if not check.requires_grad(out, "the result", "do not detach it"):
+        check.close(_("the result has the values of x"), out, x.detach())
+        if not check.requires_grad(out, _("the result"), _("do not detach it")):
             return
         g, old = _uniform(shape, -2, 2, dtype), x.grad.clone() if x.grad is not None else torch.zeros_like(x)
         out.backward(g)
-        check.close("backward() with upstream g adds −lam·g to x.grad", x.grad, old - lam * g)
+        check.close(_("backward() with upstream g adds −lam·g to x.grad"), x.grad, old - lam * g)
         check.no_hooks_left({"x": x})
 
 
@@ -94,8 +102,8 @@ def a3_hvp(check, hvp):
             got = check.call_keeping(hvp, f, x, v, keep={"x": x, "v": v})
             tol = {"rtol": 1e-7, "atol": 1e-9} if dtype == F64 else {"rtol": 1e-4, "atol": 1e-4}
             want = torch.autograd.functional.hvp(f, x, v)[1]
-            check.close("H(x) @ v, exact (as torch.autograd.functional.hvp gives it)", got, want, **tol)
-            check.detached("the result is detached", got)
+            check.close(_("H(x) @ v, exact (as torch.autograd.functional.hvp gives it)"), got, want, **tol)
+            check.detached(_("the result is detached"), got)
 
 
 def _penalty(critic, x, create_graph=False):  # the exercise's formula: mean over rows of (‖input gradient‖ − 1)²
@@ -109,13 +117,14 @@ def a3_penalty(check, gradient_penalty):
         critic = _filled(nn.Sequential(nn.Linear(d, h), nn.Tanh(), nn.Linear(h, 1)), dtype)
         params, x = list(critic.parameters()), _uniform((N, d), -3, 3, dtype)
         gp = check.call_keeping(gradient_penalty, critic, x, keep={"x": x})
-        check.close("mean over rows of (‖∂critic(x)ᵢ/∂xᵢ‖₂ − 1)²", gp, _penalty(critic, x))
-        check.grads_none(params, "the critic", "take the input gradient with torch.autograd.grad, not backward()")
-        if not check.requires_grad(gp, "the penalty", "use create_graph=True and do not detach"):
+        check.close(_("mean over rows of (‖∂critic(x)ᵢ/∂xᵢ‖₂ − 1)²"), gp, _penalty(critic, x))
+        check.grads_none(params, _("the critic"), _("take the input gradient with torch.autograd.grad, not backward()"))
+        if not check.requires_grad(gp, _("the penalty"), _("use create_graph=True and do not detach")):
             return
         gp.backward()
         wanted = torch.autograd.grad(_penalty(critic, x, True), params, allow_unused=True)
-        check.close_grads("penalty.backward() fills the critic's .grad with the penalty's gradient", params, wanted)
+        fills = _("penalty.backward() fills the critic's .grad with the penalty's gradient")
+        check.close_grads(fills, params, wanted)
         check.no_hooks_left(dict(critic.named_parameters()))
 
 
@@ -132,10 +141,11 @@ def a4_accumulate(check, accumulate_grads_):
         full = (((X @ W.T + b).squeeze(1) - y) ** 2).mean()  # the exercise's full-batch loss
         wanted = torch.autograd.grad(full, (W, b))
         loss = check.call_keeping(accumulate_grads_, model, X, y, micro, keep={"X": X, "y": y})
-        check.close("returns the full-batch loss as a Python float", loss, float(full.detach()))
+        check.close(_("returns the full-batch loss as a Python float"), loss, float(full.detach()))
         same = [p is q and torch.equal(p, r) for p, q, r in zip(model.parameters(), params, (W, b), strict=True)]
-        check.expect(all(same), "the parameters: same objects, same values", "do not update or replace them")
-        check.close_grads(".grad holds the full-batch gradient (chunk losses weighted by size/N)", params, wanted)
+        check.expect(all(same), _("the parameters: same objects, same values"), _("do not update or replace them"))
+        holds = _(".grad holds the full-batch gradient (chunk losses weighted by size/N)")
+        check.close_grads(holds, params, wanted)
         check.no_hooks_left(dict(model.named_parameters()))
 
 
@@ -150,12 +160,12 @@ def a5_stop_grad(check, consistency_loss):
         W, b = (p.detach().clone().requires_grad_(True) for p in params)
         want = ((x1 @ W.T + b - (x2 @ W.T + b).detach()) ** 2).mean()  # the x2 branch: a constant
         check.close("mean((net(x1) − net(x2))²)", loss, want.detach())
-        check.grads_none(params, "the net", "do not call backward() inside the function")
-        if not check.requires_grad(loss, "the loss", "detach only the x2 branch"):
+        check.grads_none(params, _("the net"), _("do not call backward() inside the function"))
+        if not check.requires_grad(loss, _("the loss"), _("detach only the x2 branch")):
             return
         loss.backward()
         wanted = torch.autograd.grad(want, (W, b))
-        check.close_grads("gradient only through the x1 branch (net(x2).detach())", params, wanted)
+        check.close_grads(_("gradient only through the x1 branch (net(x2).detach())"), params, wanted)
         check.no_hooks_left(dict(net.named_parameters()))
 
 
@@ -172,5 +182,5 @@ def a6_jacobian(check, jacobian):
         for f in _vector_fs(_uniform((m, n), -1, 1, dtype), _uniform((m,), -1, 1, dtype)):
             x = _uniform((n,), -3, 3, dtype)
             J = check.call_keeping(jacobian, f, x, keep={"x": x})
-            check.close("J[i, j] = ∂f(x)ᵢ/∂xⱼ, shape (m, n)", J, torch.autograd.functional.jacobian(f, x))
-            check.detached("the result is detached", J)
+            check.close(_("J[i, j] = ∂f(x)ᵢ/∂xⱼ, shape (m, n)"), J, torch.autograd.functional.jacobian(f, x))
+            check.detached(_("the result is detached"), J)

@@ -7,10 +7,15 @@ differences of your own functions, on a few fixed inputs. They are not the
 grading: grading draws many more inputs, and compares with solutions you do
 not have. Whatever these checks cannot decide they say so ("checked only at
 grading"): passing them is necessary, not sufficient.
+
+The texts a student reads are marked with `_()` and translated in
+locale/<lang>/LC_MESSAGES/public_checks.po beside this file; formulas are not.
 """
 
 import torch
 import torch.nn as nn
+
+from grader.child.selfcheck import _
 
 EXERCISES = {
     "e1": ["e1.value", "e1.autograd", "e1.analytic"],
@@ -49,20 +54,22 @@ def e1_value(check, f1):
         value = check.call(f1, t, u)
         check.close("f(t, u) = Σ t² + Σ ln u", value, (t**2).sum() + torch.log(u).sum())
         check.expect(
-            isinstance(value, torch.Tensor) and value.dim() == 0, "a 0-dim tensor", "f1 must return a 0-dim tensor"
+            isinstance(value, torch.Tensor) and value.dim() == 0,
+            _("a 0-dim tensor"),
+            _("f1 must return a 0-dim tensor"),
         )
-        check.untouched("the caller's t and u untouched", before, (t, u), "t u")
+        check.untouched(_("the caller's t and u untouched"), before, (t, u), "t u")
         check.grad_mode_restored()
     t, u = torch.tensor([1.0, -3.0], requires_grad=True), torch.tensor([0.5, 2.0], requires_grad=True)
     value = check.call(f1, t, u)
     if check.expect(
         isinstance(value, torch.Tensor) and value.requires_grad,
-        "differentiable: the result requires grad when t and u do",
-        "the result does not require grad: build it from t and u with torch operations, without detaching",
+        _("differentiable: the result requires grad when t and u do"),
+        _("the result does not require grad: build it from t and u with torch operations, without detaching"),
     ):
         value.backward()
-        check.close("backward() gives ∂f/∂t = 2t", t.grad, 2 * t.detach())
-        check.close("backward() gives ∂f/∂u = 1/u", u.grad, 1 / u.detach())
+        check.close(_("backward() gives ∂f/∂t = 2t"), t.grad, 2 * t.detach())
+        check.close(_("backward() gives ∂f/∂u = 1/u"), u.grad, 1 / u.detach())
 
 
 def _check_gradients(check, grad_fn, *, inside_no_grad=False):
@@ -74,13 +81,15 @@ def _check_gradients(check, grad_fn, *, inside_no_grad=False):
         else:
             result = check.call(grad_fn, t, u)
         check.expect(
-            isinstance(result, (tuple, list)) and len(result) == 2, "returns two tensors", "return (∂f/∂t, ∂f/∂u)"
+            isinstance(result, (tuple, list)) and len(result) == 2,
+            _("returns two tensors"),
+            _("return (∂f/∂t, ∂f/∂u)"),
         )
         gt, gu = result
-        check.close("∂f/∂t = 2t (the closed form of Przykład 1)", gt, 2 * t)
+        check.close(_("∂f/∂t = 2t (the closed form of Przykład 1)"), gt, 2 * t)
         check.close("∂f/∂u = 1/u", gu, 1 / u)
-        check.detached("returned tensors detached", gt, gu)
-        check.untouched("the caller's t and u untouched (no requires_grad, no .grad)", before, (t, u), "t u")
+        check.detached(_("returned tensors detached"), gt, gu)
+        check.untouched(_("the caller's t and u untouched (no requires_grad, no .grad)"), before, (t, u), "t u")
         if not inside_no_grad:
             check.grad_mode_restored()
 
@@ -103,8 +112,8 @@ def e2_grads(check, linear_bce_grads):
         loss, dw, db = check.call(linear_bce_grads, x, y, w, b)
         stated = nn.functional.binary_cross_entropy_with_logits(x @ w + b, y)  # the loss the exercise states
         check.close("loss = binary_cross_entropy_with_logits(x @ w + b, y)", loss, stated)
-        check.detached("returned tensors detached", loss, dw, db)
-        check.untouched("the caller's x, y, w, b untouched", before, (x, y, w, b), "x y w b")
+        check.detached(_("returned tensors detached"), loss, dw, db)
+        check.untouched(_("the caller's x, y, w, b untouched"), before, (x, y, w, b), "x y w b")
         check.grad_mode_restored()
         # Your gradients against central differences of your own loss, in float64.
         x64, y64, w64, b64 = (v.double() for v in (x, y, w, b))
@@ -117,8 +126,8 @@ def e2_grads(check, linear_bce_grads):
 
         from_differences_w = check.finite_difference(loss_at_w, w64).to(w.dtype)
         from_differences_b = check.finite_difference(loss_at_b, b64).to(b.dtype)
-        check.close("∂loss/∂w matches finite differences of your loss", dw, from_differences_w, rtol=1e-3, atol=1e-5)
-        check.close("∂loss/∂b matches finite differences of your loss", db, from_differences_b, rtol=1e-3, atol=1e-5)
+        check.close(_("∂loss/∂w matches finite differences of your loss"), dw, from_differences_w, rtol=1e-3, atol=1e-5)
+        check.close(_("∂loss/∂b matches finite differences of your loss"), db, from_differences_b, rtol=1e-3, atol=1e-5)
 
 
 # -- exercise 3 ----------------------------------------------------------------------
@@ -131,16 +140,16 @@ def e3_retain_grad(check, intermediate_grads):
         z_shape = (x @ w + b).shape
         check.expect(
             isinstance(dz, torch.Tensor) and dz.shape == z_shape,
-            "∂loss/∂z is a tensor of the shape of z",
-            "got None or a wrong shape: z.grad stays None unless z.retain_grad() is called before backward()"
+            _("∂loss/∂z is a tensor of the shape of z"),
+            _("got None or a wrong shape: z.grad stays None unless z.retain_grad() is called before backward()")
             if dz is None
-            else f"expected shape {tuple(z_shape)}",
+            else _("expected shape {shape}").format(shape=tuple(z_shape)),
         )
-        check.close("∂loss/∂loss = 1, a 0-dim tensor", dloss, torch.tensor(1.0, dtype=x.dtype))
-        check.detached("returned tensors detached", dz, dloss)
-        check.untouched("the caller's x, y, w, b untouched", before, (x, y, w, b), "x y w b")
+        check.close(_("∂loss/∂loss = 1, a 0-dim tensor"), dloss, torch.tensor(1.0, dtype=x.dtype))
+        check.detached(_("returned tensors detached"), dz, dloss)
+        check.untouched(_("the caller's x, y, w, b untouched"), before, (x, y, w, b), "x y w b")
         check.grad_mode_restored()
-    check.later("the values of ∂loss/∂z", "compared with the reference at grading")
+    check.later(_("the values of ∂loss/∂z"), _("compared with the reference at grading"))
 
 
 # -- exercise 4 ----------------------------------------------------------------------
@@ -152,8 +161,8 @@ def e4_grads(check, grad_f3):
         before = check.snapshot(x, y, z)
         L, dx, dy, dz = check.call(grad_f3, x, y, z)
         check.close("L = sqrt(sin(x·y + z) + 4)", L, torch.sqrt(torch.sin(x * y + z) + 4))
-        check.detached("returned tensors detached", L, dx, dy, dz)
-        check.untouched("the caller's x, y, z untouched", before, (x, y, z), "x y z")
+        check.detached(_("returned tensors detached"), L, dx, dy, dz)
+        check.untouched(_("the caller's x, y, z untouched"), before, (x, y, z), "x y z")
         check.grad_mode_restored()
         x64, y64, z64 = (v.double() for v in (x, y, z))
         for name, got, at in (("x", dx, 0), ("y", dy, 1), ("z", dz, 2)):
@@ -164,24 +173,25 @@ def e4_grads(check, grad_f3):
                 return float(check.call(grad_f3, *args)[0])
 
             expected = check.finite_difference(L_at, (x64, y64, z64)[at]).to(torch.float32)
-            check.close(f"∂L/∂{name} matches finite differences of your L", got, expected, rtol=1e-3, atol=1e-5)
+            matches = _("∂L/∂{name} matches finite differences of your L").format(name=name)
+            check.close(matches, got, expected, rtol=1e-3, atol=1e-5)
 
 
 # -- exercise 5 ----------------------------------------------------------------------
 
 
 def e5_no_grad(check, predict_no_grad):
-    for x, _, w, b in _examples_linear():
+    for x, _y, w, b in _examples_linear():
         w, b = w.clone().requires_grad_(True), b.clone().requires_grad_(True)
         before = check.snapshot(x, w, b)
         z = check.call(predict_no_grad, x, w, b)
         check.close("x @ w + b", z, (x @ w + b).detach())
         check.expect(
             isinstance(z, torch.Tensor) and not z.requires_grad and z.grad_fn is None,
-            "no history: the result does not require grad and has no grad_fn",
-            "the result is part of a graph: compute it inside `with torch.no_grad():`",
+            _("no history: the result does not require grad and has no grad_fn"),
+            _("the result is part of a graph: compute it inside `with torch.no_grad():`"),
         )
-        check.untouched("the caller's x, w, b untouched (w and b still require grad)", before, (x, w, b), "x w b")
+        check.untouched(_("the caller's x, w, b untouched (w and b still require grad)"), before, (x, w, b), "x w b")
         check.grad_mode_restored()
 
 
@@ -192,21 +202,27 @@ def e5_freeze(check, freeze_weight_):
     check.call(freeze_weight_, linear)
     check.expect(
         linear.weight is weight and linear.bias is bias,
-        "the module keeps its parameter objects",
-        "freeze the weight in place: weight.requires_grad_(False), not a new nn.Parameter",
+        _("the module keeps its parameter objects"),
+        _("freeze the weight in place: weight.requires_grad_(False), not a new nn.Parameter"),
     )
-    check.expect(not linear.weight.requires_grad, "weight.requires_grad is False", "the weight still requires grad")
-    check.expect(linear.bias.requires_grad, "bias.requires_grad stays True", "the bias must stay trainable")
+    check.expect(
+        not linear.weight.requires_grad, _("weight.requires_grad is False"), _("the weight still requires grad")
+    )
+    check.expect(linear.bias.requires_grad, _("bias.requires_grad stays True"), _("the bias must stay trainable"))
     check.expect(
         torch.equal(linear.weight.detach(), values[0]) and torch.equal(linear.bias.detach(), values[1]),
-        "the parameters' values unchanged",
-        "freezing must not change the values",
+        _("the parameters' values unchanged"),
+        _("freezing must not change the values"),
     )
     check.grad_mode_restored()
     if linear.bias.requires_grad:
         linear(torch.ones(4, 3)).sum().backward()
-        check.expect(linear.weight.grad is None, "after backward() weight.grad stays None", "the weight got a gradient")
-        check.expect(linear.bias.grad is not None, "after backward() bias.grad is set", "the bias got no gradient")
+        check.expect(
+            linear.weight.grad is None, _("after backward() weight.grad stays None"), _("the weight got a gradient")
+        )
+        check.expect(
+            linear.bias.grad is not None, _("after backward() bias.grad is set"), _("the bias got no gradient")
+        )
 
 
 # -- exercise 6 ----------------------------------------------------------------------
@@ -225,20 +241,20 @@ def e6_sgd_step(check, sgd_step_):
     check.call(sgd_step_, params, lr)
     check.expect(
         all(a is b for a, b in zip(params, originals, strict=True)),
-        "the list still holds the caller's tensors",
-        "a tensor in the list was replaced by a new one: update in place (p -= lr * p.grad under torch.no_grad())",
+        _("the list still holds the caller's tensors"),
+        _("a tensor in the list was replaced by a new one: update in place (p -= lr * p.grad under torch.no_grad())"),
     )
     for i, (p, want) in enumerate(zip(originals, expected, strict=True)):
-        check.close(f"params[{i}] ← p − lr·p.grad, in place", p.detach(), want, rtol=1e-6, atol=1e-6)
+        check.close(_("params[{i}] ← p − lr·p.grad, in place").format(i=i), p.detach(), want, rtol=1e-6, atol=1e-6)
         check.expect(
             p.is_leaf and p.requires_grad and p.grad_fn is None,
-            f"params[{i}] is still a leaf that requires grad",
-            "the update was recorded in the graph: do it under torch.no_grad()",
+            _("params[{i}] is still a leaf that requires grad").format(i=i),
+            _("the update was recorded in the graph: do it under torch.no_grad()"),
         )
         check.expect(
             p.grad is None or not bool(p.grad.any()),
-            f"params[{i}].grad cleared (None or zeros)",
-            "clear the gradient after the step (p.grad = None or p.grad.zero_())",
+            _("params[{i}].grad cleared (None or zeros)").format(i=i),
+            _("clear the gradient after the step (p.grad = None or p.grad.zero_())"),
         )
     check.grad_mode_restored()
 
@@ -265,16 +281,16 @@ def e7_train_step(check, train_step):
     stated = _loss_of(linear, X, y)  # the loss the exercise states, before the update
     lr = 0.5
     loss = check.call(train_step, linear, X, y, lr)
-    check.close("returns the loss before the update, as a Python float", loss, stated)
+    check.close(_("returns the loss before the update, as a Python float"), loss, stated)
     check.expect(
         linear.weight is weight and linear.bias is bias,
-        "the module keeps its parameter objects",
-        "update weight and bias in place under torch.no_grad(), not by assigning new parameters",
+        _("the module keeps its parameter objects"),
+        _("update weight and bias in place under torch.no_grad(), not by assigning new parameters"),
     )
     check.expect(
         all(p.is_leaf and p.requires_grad and p.grad_fn is None for p in (linear.weight, linear.bias)),
-        "parameters stay leaves that require grad",
-        "the update was recorded in the graph: do it under torch.no_grad()",
+        _("parameters stay leaves that require grad"),
+        _("the update was recorded in the graph: do it under torch.no_grad()"),
     )
     check.grad_mode_restored()
 
@@ -287,8 +303,8 @@ def e7_train_step(check, train_step):
     check.call(train_step, stale, X, y, lr)
     check.expect(
         torch.allclose(fresh.weight, stale.weight) and torch.allclose(fresh.bias, stale.bias),
-        "the step does not depend on a stale .grad",
-        "with an old gradient in .grad the step differs: clear gradients (linear.zero_grad()) before backward()",
+        _("the step does not depend on a stale .grad"),
+        _("with an old gradient in .grad the step differs: clear gradients (linear.zero_grad()) before backward()"),
     )
 
     # The update against central differences of the loss your train_step returns.
@@ -311,8 +327,8 @@ def e7_accuracy(check, accuracy):
     before = check.snapshot(logits, y)
     value = check.call(accuracy, logits, y)
     stated = float(((logits >= 0).float() == y).float().mean())  # class 1 exactly when the logit is >= 0
-    check.close("fraction correct with class 1 when logit ≥ 0, as a Python float", value, stated)
-    check.untouched("the caller's logits and y untouched", before, (logits, y), "logits y")
+    check.close(_("fraction correct with class 1 when logit ≥ 0, as a Python float"), value, stated)
+    check.untouched(_("the caller's logits and y untouched"), before, (logits, y), "logits y")
 
 
 def e7_train_logreg(check, train_logreg, train_step):
@@ -320,31 +336,31 @@ def e7_train_logreg(check, train_logreg, train_step):
     model = check.call(train_logreg, X, y, 0.5, 20, 7)
     if not check.expect(
         isinstance(model, nn.Linear) and model.in_features == 3 and model.out_features == 1,
-        "returns an nn.Linear(d, 1)",
-        f"got {type(model).__name__}",
+        _("returns an nn.Linear(d, 1)"),
+        _("got {type}").format(type=type(model).__name__),
     ):
         return
     torch.manual_seed(7)
     initial = nn.Linear(3, 1)
     check.expect(
         _loss_of(model, X, y) < _loss_of(initial, X, y),
-        "training lowers the loss",
-        "the trained model is no better than its initial weights",
+        _("training lowers the loss"),
+        _("the trained model is no better than its initial weights"),
     )
     again = check.call(train_logreg, X, y, 0.5, 20, 7)
     check.expect(
         isinstance(again, nn.Linear) and torch.equal(again.weight, model.weight),
-        "the same seed gives the same model",
-        "seed torch with `seed` (torch.manual_seed(seed)) before building the layer",
+        _("the same seed gives the same model"),
+        _("seed torch with `seed` (torch.manual_seed(seed)) before building the layer"),
     )
     by_steps = nn.Linear(3, 1)
     by_steps.load_state_dict(initial.state_dict())
-    for _ in range(20):
+    for _step in range(20):
         check.call(train_step, by_steps, X, y, 0.5)
     check.close(
-        "the same as 20 calls of your train_step from the seeded nn.Linear(d, 1)",
+        _("the same as 20 calls of your train_step from the seeded nn.Linear(d, 1)"),
         model.weight.detach(),
         by_steps.weight.detach(),
         rtol=1e-4,
     )
-    check.later("the final loss against the reference's", "compared at grading")
+    check.later(_("the final loss against the reference's"), _("compared at grading"))

@@ -1,12 +1,13 @@
 """Autograder bundles: one archive with an assignment's trusted parts.
 
 A bundle is a zip of the course layout an assignment needs (its rubric, its
-reference package, its public checks), plus ``MANIFEST.json`` listing every
-file's SHA-256 and a checksum over them. It is reproducible: the same files
-give the same bytes. A CI bot or a grading server grades with
-``grade --assignment bundle.zip``; the bundle is checked and unpacked into a
-private folder first, refusing absolute paths, ``..``, links, duplicates,
-files the manifest does not list, and archives over the size caps.
+reference package, its public checks and their translations), plus
+``MANIFEST.json`` listing every file's SHA-256 and a checksum over them. It
+is reproducible: the same files give the same bytes. A CI bot or a grading
+server grades with ``grade --assignment bundle.zip``; the bundle is checked
+and unpacked into a private folder first, refusing absolute paths, ``..``,
+links, duplicates, files the manifest does not list, and archives over the
+size caps.
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ def _files(root: Path, rubric: Rubric) -> list[tuple[str, Path]]:
             entries.append((relative(path), path))
     if rubric.public_checks is not None:
         entries.append((relative(rubric.public_checks), rubric.public_checks))
+        # Their translations, beside them: locale/<lang>/LC_MESSAGES/public_checks.po (grader.selfcheck.catalogue).
+        for path in sorted(rubric.public_checks.parent.glob(f"locale/*/LC_MESSAGES/{rubric.public_checks.stem}.po")):
+            if path.is_file():
+                entries.append((relative(path), path))
     return entries
 
 
