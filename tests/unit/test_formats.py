@@ -327,8 +327,8 @@ def test_every_format_a_student_reads_is_polish_in_a_polish_report():
         assert polish in text
     footer = " ".join(" ".join(text.splitlines()[-2:]).split())  # the console wraps it at 100 columns
     assert "urządzenie cpu · ziarno 1234 · 50 przykładów na punkt · piaskownica bubblewrap" in footer
-    assert "komórka 1 zgłosiła wyjątek ValueError" in text  # the exception itself stays as Python wrote it
-    lead = "Żeby zobaczyć to u siebie, wklej ten kod do nowej komórki na końcu notatnika i ją uruchom:"
+    assert "w komórce 1 wystąpił wyjątek ValueError" in text  # the exception itself stays as Python wrote it
+    lead = "Wklej ten kod do nowej komórki na końcu swojego notatnika i ją uruchom:"
     assert lead in text
     for english in ("Score:", "Feedback", "examples per item", "Item", "Points", "the cells after it", "To see it"):
         assert english not in text, english  # the hand-made feedback is English data, the labels are not
