@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._version import __version__
-from .i18n import language
+from .i18n import _, language
 from .sandbox.execution import NotebookRun
 from .sandbox.launch import BUBBLEWRAP, DEVICES
 from .sandbox.launch import require as require_sandbox
@@ -233,14 +233,18 @@ def missing_hint(target: str, notebook: Notebook, run: NotebookRun, targets: tup
                     if ran.error is None
                     else f"{ran.error.get('type')}: {str(ran.error.get('message'))[:200]}"
                 )
-                return f" Cell {cell.index} defines it, but running that cell failed ({why})."
+                return " " + _("Cell {cell} defines it, but running that cell failed ({why}).").format(
+                    cell=cell.index, why=why
+                )
     candidates = sorted(run.defined - set(targets))  # another graded function is not a typo of this one
     same_but_case = [name for name in candidates if name.lower() == target.lower()]
     hint = same_but_case or difflib.get_close_matches(target, candidates, n=1, cutoff=0.75)
     if hint:
-        return f" It defines {hint[0]}(): check the name, it must be exactly {target}."
+        return " " + _("It defines {name}(): check the name, it must be exactly {target}.").format(
+            name=hint[0], target=target
+        )
     if run.stopped:
-        return f" Execution stopped early: {run.stopped}."
+        return " " + _("Execution stopped early: {why}.").format(why=run.stopped)
     return ""
 
 
@@ -298,10 +302,10 @@ def _version(package: str) -> str:
 def _error_line(error: dict | None) -> str:
     if not error:
         return ""
-    text = f"{error.get('type')}: {str(error.get('message', ''))[:300]}"
+    text = f"{error.get('type')}: {str(error.get('message', ''))[:300]}"  # as Python wrote it
     where = error.get("where")
     if isinstance(where, dict) and where.get("line"):
-        text += f" (line {where.get('line')})"
+        return _("{error} (line {line})").format(error=text, line=where.get("line"))
     return text
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from ..authoring.api import Evidence
 from ..child.wire import pack
+from ..i18n import _
 from ..observe.case import Case
 from ..observe.compare import Mismatch, Tolerance, compare
 from ..observe.observation import Observation, ObservationError, decode
@@ -372,7 +373,8 @@ class ItemGrader:
         try:
             observation = decode(outcome.header, outcome.blobs)
         except ObservationError as exc:
-            self._fatal = (CallOutcome("crashed", detail=f"the worker sent a malformed answer ({exc})"), example)
+            detail = _("the worker sent a malformed answer ({error})").format(error=exc)
+            self._fatal = (CallOutcome("crashed", detail=detail), example)
             return None
         self._student[example.key] = observation
         return observation
@@ -457,7 +459,9 @@ class ItemGrader:
         )
         for misconception in self.setup.misconceptions:
             if misconception.detect(evidence):
-                hits.append(MisconceptionHit(misconception.id, misconception.name, misconception.fix))
+                # Shown in the run's language (the name and fix are marked N_ where they are written);
+                # the id stays as it is, for the report's machines.
+                hits.append(MisconceptionHit(misconception.id, _(misconception.name), _(misconception.fix)))
         return Failure(
             case=verdict.example.case,
             parts=parts,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..course.rubric import Limits
 from ..escape import clean
+from ..i18n import _, ngettext
 from ..observe.case import Case
 from ..observe.compare import Mismatch
 from ..observe.snippet import snippet
@@ -47,7 +48,7 @@ def _parts(
         results.append(
             PartResult(
                 name=name,
-                description=part.description,
+                description=_(part.description),  # the check's text, marked N_ where it is written
                 score=points if passed else 0.0,
                 max_score=points,
                 passed=passed,
@@ -82,37 +83,50 @@ def budget_result(setup: ItemSetup, limits: Limits) -> ItemResult:
     return _result(
         setup,
         "timeout",
-        f"Not graded: {budget_text(limits)} before this item's turn (the notebook and the items before it "
-        "took that long).",
+        _("Not graded: {budget} before this item's turn (the notebook and the items before it took that long).").format(
+            budget=budget_text(limits)
+        ),
         limit=TOTAL_LIMIT,
     )
 
 
 def missing_result(setup: ItemSetup, hint: str) -> ItemResult:
-    return _result(setup, "missing", f"The notebook does not define {setup.item.target}().{hint}")
+    """``hint``: a sentence more (``grading.missing_hint``, with its leading space), or ""."""
+    target = setup.item.target
+    if hint.strip():
+        text = _("The notebook does not define {target}(). {hint}").format(target=target, hint=hint.strip())
+    else:
+        text = _("The notebook does not define {target}().").format(target=target)
+    return _result(setup, "missing", text)
 
 
 def unavailable_result(setup: ItemSetup, reason: str) -> ItemResult:
-    return _result(setup, "crashed", f"{setup.item.target}() could not be called: {reason}.")
+    return _result(
+        setup, "crashed", _("{target}() could not be called: {reason}.").format(target=setup.item.target, reason=reason)
+    )
 
 
 def _error_text(error: dict | None) -> str:
+    """The exception as Python wrote it (never translated), and where in the notebook it was raised."""
     if not error:
-        return "an error"
-    text = f"{error.get('type', 'an exception')}"
+        return _("an error")
+    text = str(error["type"]) if "type" in error else _("an exception")
     message = str(error.get("message", "")).strip()
     if message:
         text += f": {_clip(message, 300)}"
     where = error.get("where")
     if isinstance(where, dict):
-        text += f" (cell {where.get('cell')}, line {where.get('line')}"
         code = str(where.get("code") or "").strip()
-        text += f": `{_clip(code, 120)}`)" if code else ")"
+        place = {"error": text, "cell": where.get("cell"), "line": where.get("line")}
+        if code:
+            return _("{error} (cell {cell}, line {line}: `{code}`)").format(**place, code=_clip(code, 120))
+        return _("{error} (cell {cell}, line {line})").format(**place)
     return text
 
 
 def _misconception_text(hits: tuple[MisconceptionHit, ...]) -> list[str]:
-    return [f"Likely cause: {hit.name}. {hit.fix}" for hit in hits]
+    # A hit's name and fix are in the run's language already (engine._failure).
+    return [_("Likely cause: {name}. {fix}").format(name=hit.name, fix=hit.fix) for hit in hits]
 
 
 def _counterexample(
@@ -153,11 +167,16 @@ def build_result(
         return _raised_result(setup, failures[0], common)
     if failures:
         return _failed_result(setup, failures, common)
+    target, count = setup.item.target, len(verdicts)
     if out_of_time and budget is not None:
         return _result(
             setup,
             "timeout",
-            f"Checking {setup.item.target}() was stopped after {len(verdicts)} examples: {budget_text(budget)}.",
+            ngettext(
+                "Checking {target}() was stopped after {count} examples: {budget}.",
+                "Checking {target}() was stopped after {count} examples: {budget}.",
+                count,
+            ).format(target=target, count=count, budget=budget_text(budget)),
             limit=TOTAL_LIMIT,
             **common,
         )
@@ -165,43 +184,53 @@ def build_result(
         return _result(
             setup,
             "timeout",
-            f"Checking {setup.item.target}() took longer than the item's time limit after "
-            f"{len(verdicts)} examples; each call must be fast.",
+            ngettext(
+                "Checking {target}() took longer than the item's time limit after {count} examples; "
+                "each call must be fast.",
+                "Checking {target}() took longer than the item's time limit after {count} examples; "
+                "each call must be fast.",
+                count,
+            ).format(target=target, count=count),
             limit="time limit",
             **common,
         )
     return _result(
         setup,
         "passed",
-        f"Correct on all {len(verdicts)} generated inputs.",
+        ngettext("Correct on all {count} generated inputs.", "Correct on all {count} generated inputs.", count).format(
+            count=count
+        ),
         parts=_parts(setup, frozenset(), {}),
         **common,
     )
 
 
 def _ended_result(setup: ItemSetup, outcome: CallOutcome, example: Example, common: dict[str, Any]) -> ItemResult:
-    target, shown = setup.item.target, example.case.describe()
+    # A detail made by the sandbox is in the run's language already; DIED_UNDER is marked and translated here.
+    values = {"target": setup.item.target, "shown": example.case.describe(), "detail": _(outcome.detail)}
     if outcome.kind == "timeout" and outcome.limit == TOTAL_LIMIT:
-        text = f"{target}() was still running, called with {shown}, when {outcome.detail}."
+        text = _("{target}() was still running, called with {shown}, when {detail}.")
         status = "timeout"
     elif outcome.kind == "timeout":
-        text = f"{target}() did not return within the time limit ({outcome.detail}) when called with {shown}."
+        text = _("{target}() did not return within the time limit ({detail}) when called with {shown}.")
         status = "timeout"
     elif outcome.limit == "memory limit":
-        text = f"{target}() ran out of memory (the memory limit killed it) when called with {shown}."
+        text = _("{target}() ran out of memory (the memory limit killed it) when called with {shown}.")
         status = "crashed"
     elif outcome.kind == "too_large":
-        text = (
-            f"{target}() returned an answer too large to check ({outcome.detail}) when called with {shown}; "
+        text = _(
+            "{target}() returned an answer too large to check ({detail}) when called with {shown}; "
             "return only what the exercise asks for."
         )
         status = "failed"
     elif outcome.kind == "missing":
-        text = f"{target} was no longer a function when called with {shown} (an earlier call removed or replaced it)."
+        text = _("{target} was no longer a function when called with {shown} (an earlier call removed or replaced it).")
         status = "missing"
     else:
-        text = f"{target}() ended its process ({outcome.detail or 'the process went away'}) when called with {shown}."
+        text = _("{target}() ended its process ({detail}) when called with {shown}.")
+        values["detail"] = values["detail"] or _("the process went away")
         status = "crashed"
+    text = text.format(**values)
     return _result(
         setup, status, text, counterexample=_counterexample(setup, example.case), limit=outcome.limit, **common
     )
@@ -210,9 +239,13 @@ def _ended_result(setup: ItemSetup, outcome: CallOutcome, example: Example, comm
 def _raised_result(setup: ItemSetup, failure: Failure, common: dict[str, Any]) -> ItemResult:
     target, error = setup.item.target, failure.error or {}
     if error.get("not_implemented"):
-        lead = f"{target}() is not implemented yet: it raises {_error_text(error)}."
+        lead = _("{target}() is not implemented yet: it raises {error}.").format(
+            target=target, error=_error_text(error)
+        )
     else:
-        lead = f"{target}() raised {_error_text(error)}.\nSmallest input that raises: {failure.case.describe()}"
+        lead = _("{target}() raised {error}.\nSmallest input that raises: {shown}").format(
+            target=target, error=_error_text(error), shown=failure.case.describe()
+        )
     return _result(
         setup,
         "error",
@@ -220,6 +253,17 @@ def _raised_result(setup: ItemSetup, failure: Failure, common: dict[str, Any]) -
         counterexample=_counterexample(setup, failure.case, [{"part": "call", "message": _error_text(error)}]),
         misconceptions=failure.misconceptions,
         **common,
+    )
+
+
+def _mismatch_line(found: list[Mismatch]) -> str:
+    """The first difference of a part, and how many more it has."""
+    first = _clip(found[0].message)
+    if len(found) == 1:
+        return first
+    more = len(found) - 1
+    return ngettext("{first} ({more} more difference)", "{first} ({more} more differences)", more).format(
+        first=first, more=more
     )
 
 
@@ -231,14 +275,14 @@ def _failed_result(setup: ItemSetup, failures: list[Failure], common: dict[str, 
     lines: list[str] = []
     hits: list[MisconceptionHit] = []
     for failure in failures:
-        for name, _ in setup.parts:
+        for name, _points in setup.parts:
             found = failure.problems.get(name, []) if name in failure.parts else []
             if not found:
                 continue
-            more = f" ({len(found) - 1} more difference{'s' if len(found) > 2 else ''})" if len(found) > 1 else ""
-            lines.append(f"Wrong: {name} ({setup.check.part(name).description})")
-            lines.append(f"  {_clip(found[0].message)}{more}")
-        lines.append(f"Smallest failing input: {failure.case.describe()}")
+            description = _(setup.check.part(name).description)
+            lines.append(_("Wrong: {part} ({description})").format(part=name, description=description))
+            lines.append(f"  {_mismatch_line(found)}")
+        lines.append(_("Smallest failing input: {shown}").format(shown=failure.case.describe()))
         new_hits = [h for h in failure.misconceptions if h not in hits]
         lines.extend(_misconception_text(tuple(new_hits)))
         hits.extend(new_hits)

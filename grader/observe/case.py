@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..child.functions import CATALOGUE  # names and formulas only: it imports torch when it builds one
+from ..i18n import _
 from .formatting import format_array, format_number
 
 _NUMPY_DTYPES = {"float32": np.float32, "float64": np.float64}
@@ -75,7 +76,7 @@ class Backward:
     """
 
     index: int | None = None
-    label: str = "after backward()"
+    label: str = "after backward()"  # a fact's step, translated where shown (marked in compare.py)
     grad: np.ndarray | None = None
 
 
@@ -158,11 +159,11 @@ class Case:
             a for a in self.then if isinstance(a, PathBackward) or (isinstance(a, Backward) and a.grad is not None)
         ]
         if shown:
-            text += "; then " + "; ".join(describe_action(a) for a in shown)
+            text = _("{inputs}; then {steps}").format(inputs=text, steps="; ".join(describe_action(a) for a in shown))
         if self.grad_mode == "no_grad":
-            text += ", called inside torch.no_grad()"
+            text = _("{inputs}, called inside torch.no_grad()").format(inputs=text)
         elif self.grad_mode == "inference":
-            text += ", called inside torch.inference_mode()"
+            text = _("{inputs}, called inside torch.inference_mode()").format(inputs=text)
         return text
 
     def to_data(self) -> dict:
@@ -174,7 +175,7 @@ class Case:
 
 
 def _arrays(case: Case):
-    for _, arg in case.args:
+    for _name, arg in case.args:
         yield from _arg_arrays(arg)
 
 
@@ -188,7 +189,7 @@ def _arg_arrays(arg: Arg):
             if isinstance(layer, LinearArg):
                 yield layer.weight
     elif isinstance(arg, FunctionArg):
-        for _, values in arg.params:
+        for _param, values in arg.params:
             yield values
     elif isinstance(arg, list):
         for item in arg:
@@ -309,13 +310,13 @@ def describe_action(action: Action) -> str:
     """What a follow-up action does, for feedback (``then x.grad = ...``)."""
     if isinstance(action, Backward):
         if action.grad is None:
-            return "backward() on the result"
-        return f"backward(g) on the result with g = {format_array(action.grad)}"
+            return _("backward() on the result")
+        return _("backward(g) on the result with g = {g}").format(g=format_array(action.grad))
     if isinstance(action, PathBackward):
-        return f"({action.arg} * w).sum().backward() with w = {format_array(action.weights)}"
+        return _("({arg} * w).sum().backward() with w = {w}").format(arg=action.arg, w=format_array(action.weights))
     if isinstance(action, GradCheck):
-        return f"torch.autograd.gradcheck in float64 over {action.arg}"
-    return f"{action.module}(x).sum().backward() with x = {format_array(action.input)}"
+        return _("torch.autograd.gradcheck in float64 over {arg}").format(arg=action.arg)
+    return _("{module}(x).sum().backward() with x = {x}").format(module=action.module, x=format_array(action.input))
 
 
 def _describe(arg: Arg) -> str:
@@ -324,21 +325,12 @@ def _describe(arg: Arg) -> str:
         if arg.requires_grad:
             text = text[:-1] + ", requires_grad=True)" if text.endswith(")") else text + " (requires_grad)"
         if arg.grad is not None:
-            text += f" with .grad = {format_array(arg.grad.astype(arg.data.dtype))}"
+            text = _("{tensor} with .grad = {grad}").format(
+                tensor=text, grad=format_array(arg.grad.astype(arg.data.dtype))
+            )
         return text
     if isinstance(arg, LinearArg):
-        out_f, in_f = arg.weight.shape
-        text = f"nn.Linear({in_f}, {out_f}) with weight = {format_array(arg.weight)}"
-        if arg.bias is not None:
-            text += f", bias = {format_array(arg.bias.astype(arg.weight.dtype))}"
-        grads = []
-        if arg.weight_grad is not None:
-            grads.append("weight.grad")
-        if arg.bias_grad is not None:
-            grads.append("bias.grad")
-        if grads:
-            text += f" (stale {' and '.join(grads)} already set)"
-        return text
+        return _describe_linear(arg)
     if isinstance(arg, SequentialArg):
         return _describe_sequential(arg)
     if isinstance(arg, FunctionArg):
@@ -348,6 +340,25 @@ def _describe(arg: Arg) -> str:
     if isinstance(arg, list):
         return "[" + ", ".join(_describe(item) for item in arg) + "]"
     return repr(arg)
+
+
+def _describe_linear(arg: LinearArg) -> str:
+    out_f, in_f = arg.weight.shape
+    module = f"nn.Linear({in_f}, {out_f})"
+    weight = format_array(arg.weight)
+    if arg.bias is not None:
+        text = _("{module} with weight = {weight}, bias = {bias}").format(
+            module=module, weight=weight, bias=format_array(arg.bias.astype(arg.weight.dtype))
+        )
+    else:
+        text = _("{module} with weight = {weight}").format(module=module, weight=weight)
+    if arg.weight_grad is not None and arg.bias_grad is not None:
+        return _("{module} (stale weight.grad and bias.grad already set)").format(module=text)
+    if arg.weight_grad is not None:
+        return _("{module} (stale weight.grad already set)").format(module=text)
+    if arg.bias_grad is not None:
+        return _("{module} (stale bias.grad already set)").format(module=text)
+    return text
 
 
 _LAYER_NAMES = {"tanh": "nn.Tanh()", "relu": "nn.ReLU()", "sigmoid": "nn.Sigmoid()"}
@@ -364,14 +375,15 @@ def _describe_sequential(arg: SequentialArg) -> str:
         weights.append(f"[{i}].weight = {format_array(layer.weight)}")
         if layer.bias is not None:
             weights.append(f"[{i}].bias = {format_array(layer.bias.astype(layer.weight.dtype))}")
-    return f"nn.Sequential({', '.join(layers)}) with " + ", ".join(weights)
+    return _("{module} with {weights}").format(module=f"nn.Sequential({', '.join(layers)})", weights=", ".join(weights))
 
 
 def _describe_function(arg: FunctionArg) -> str:
-    text = arg.formula
-    if arg.params:
-        text += " with " + ", ".join(f"{n} = {format_array(v)}" for n, v in arg.params)
-    return text
+    if not arg.params:
+        return arg.formula
+    return _("{formula} with {params}").format(
+        formula=arg.formula, params=", ".join(f"{n} = {format_array(v)}" for n, v in arg.params)
+    )
 
 
 def _array_data(array: np.ndarray) -> dict:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..i18n import _
+
 SHOW_ELEMENTS = 12
 
 
@@ -23,11 +25,12 @@ def format_array(values: np.ndarray, dtype: str | None = None) -> str:
     else:
         flat = values.reshape(-1)
         finite = flat[np.isfinite(flat)] if flat.dtype.kind in "fc" else flat
-        span = ""
+        shape, head = tuple(values.shape), ", ".join(_number(v) for v in flat[:6])
         if finite.size:
-            span = f", values in [{_number(finite.min())}, {_number(finite.max())}]"
-        head = ", ".join(_number(v) for v in flat[:6])
-        return f"tensor of shape {tuple(values.shape)} ({dtype}{span}; first: {head}, …)"
+            return _("tensor of shape {shape} ({dtype}, values in [{low}, {high}]; first: {head}, …)").format(
+                shape=shape, dtype=dtype, low=_number(finite.min()), high=_number(finite.max()), head=head
+            )
+        return _("tensor of shape {shape} ({dtype}; first: {head}, …)").format(shape=shape, dtype=dtype, head=head)
     return f"tensor({body}, dtype={dtype})"
 
 

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 
 from ..child.wire import FrameTimeout, WireError
+from ..i18n import _, decimal
 from .execution import TOTAL_LIMIT, budget_text
 from .session import Session, Worker
 
@@ -64,11 +65,11 @@ class CallStream:
                         frame = conn.recv(deadline=deadline)
                     except FrameTimeout:
                         if time.monotonic() >= self._busy_since + self._call_s:
-                            self._break("timeout", f"no answer within {self._call_s:g} s")
+                            self._break("timeout", self._no_answer())
                         return
                 if frame is None:
                     if self._busy_since is not None and time.monotonic() > self._busy_since + self._call_s:
-                        self._break("timeout", f"no answer within {self._call_s:g} s")
+                        self._break("timeout", self._no_answer())
                     if conn.has_outgoing():
                         conn.pump(timeout=0.0, want_read=False)
                     return
@@ -79,9 +80,12 @@ class CallStream:
         except WireError as exc:
             self._break("crashed", str(exc))
 
+    def _no_answer(self) -> str:
+        return _("no answer within {seconds} s").format(seconds=decimal(f"{self._call_s:g}"))
+
     def _accept(self, header: dict, blobs: list[bytes]) -> None:
         if header.get("id") != len(self._done):
-            self._break("protocol_error", "the worker answered out of turn")
+            self._break("protocol_error", _("the worker answered out of turn"))
             return
         if header.get("missing"):
             outcome = CallOutcome("missing", header)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from ..child.wire import Connection, FrameTimeout, WireError
 from ..errors import GraderError
 from ..escape import clean
+from ..i18n import _, decimal, ngettext
 from .launch import BUBBLEWRAP
 
 if TYPE_CHECKING:
@@ -67,22 +68,21 @@ def _names(value: object) -> frozenset[str]:
 
 
 def budget_text(limits: Limits) -> str:
-    return (
-        f"the grading of this notebook used up its total time budget ({limits.total_s:g} s, "
-        "limits.total_seconds in the rubric)"
-    )
+    return _(
+        "the grading of this notebook used up its total time budget ({seconds} s, limits.total_seconds in the rubric)"
+    ).format(seconds=decimal(f"{limits.total_s:g}"))
 
 
 def describe_exit(code: int | None) -> str:
     if code is None:
-        return "the process is still running"
+        return _("the process is still running")
     if code < 0:
         try:
             name = signal.Signals(-code).name
         except ValueError:
-            name = f"signal {-code}"
-        return f"the process was killed by {name}"
-    return f"the process exited with status {code}"
+            return _("the process was killed by signal {number}").format(number=-code)
+        return _("the process was killed by {signal}").format(signal=name)
+    return _("the process exited with status {code}").format(code=code)
 
 
 @dataclass(frozen=True)
@@ -168,7 +168,7 @@ class NotebookExecution:
             if attempt.ready is not None:
                 break
             if self.starts >= MAX_STARTS:
-                stopped = "the notebook's process kept dying or hanging"
+                stopped = _("the notebook's process kept dying or hanging")
                 break
             culprit = attempt.died_in if attempt.died_in is not None else attempt.hung_in
             if culprit is not None:
@@ -176,13 +176,15 @@ class NotebookExecution:
                 incidents[culprit] = attempt.results[culprit]
                 continue
             if attempt.out_of_time:
-                stopped = f"the notebook did not finish within its time limit ({self.limits.notebook_s:g} s)"
+                stopped = _("the notebook did not finish within its time limit ({seconds} s)").format(
+                    seconds=decimal(f"{self.limits.notebook_s:g}")
+                )
                 if self.out_of_budget():
                     stopped = budget_text(self.limits)
                     self.note_limit(TOTAL_LIMIT)
                 attempt = self._rerun_what_finished(attempt)
                 break
-            stopped = "the notebook's process could not be started"
+            stopped = _("the notebook's process could not be started")
             break
         self.run = self._notebook_run(attempt, incidents, stopped, began)
         self._rerun_deadline_s = max(30.0, 2 * self.run.time_s + 30)
@@ -198,8 +200,13 @@ class NotebookExecution:
             status="skipped",
             error={
                 "type": "process limit",
-                "message": f"it left {attempt.crowd} processes or threads running "
-                f"(the sandbox allows {self.limits.processes}); the notebook ran again without it",
+                "message": ngettext(
+                    "it left {count} processes or threads running (the sandbox allows {allowed}); "
+                    "the notebook ran again without it",
+                    "it left {count} processes or threads running (the sandbox allows {allowed}); "
+                    "the notebook ran again without it",
+                    attempt.crowd,
+                ).format(count=attempt.crowd, allowed=self.limits.processes),
                 "where": None,
             },
         )
@@ -223,7 +230,7 @@ class NotebookExecution:
         self, attempt: _Attempt, incidents: dict[int, CellRun], stopped: str | None, began: float
     ) -> NotebookRun:
         ran: list[CellRun] = []
-        for index, _ in self._cells:
+        for index, _source in self._cells:
             found = attempt.results.get(index) or incidents.get(index)
             ran.append(found if found is not None else CellRun(index=index, status="not run"))
         ready = attempt.ready or {}
@@ -304,7 +311,7 @@ class NotebookExecution:
 
     def _load(self, control: Connection) -> None:
         """The child's hello, then the cells to run and how."""
-        hello, _ = control.recv(deadline=time.monotonic() + STARTUP_SECONDS)
+        hello, _blobs = control.recv(deadline=time.monotonic() + STARTUP_SECONDS)
         if hello.get("ev") != "hello":
             raise WireError("the child did not say hello")
         self._torch_version = str(hello.get("torch", ""))[:50]
@@ -338,19 +345,19 @@ class NotebookExecution:
     def _child_exit_text(self) -> str:
         child = self._child
         if child is None:
-            return "the process is gone"
+            return _("the process is gone")
         try:
             code = child.proc.wait(timeout=2)
         except Exception:
-            return "the process stopped answering"
+            return _("the process stopped answering")
         return describe_exit(code)
 
     def _restart(self) -> None:
         if self.starts >= MAX_STARTS + 4:
-            raise WorkerUnavailable("the notebook's process was restarted too often")
+            raise WorkerUnavailable(_("the notebook's process was restarted too often"))
         if self.out_of_budget():
             raise WorkerUnavailable(budget_text(self.limits))
         attempt = self._execute(self.until(time.monotonic() + self._rerun_deadline_s))
         if attempt.ready is None:
             self._discard_child()
-            raise WorkerUnavailable("running the notebook again failed")
+            raise WorkerUnavailable(_("running the notebook again failed"))

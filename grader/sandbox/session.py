@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from ..child.wire import Connection, FrameTimeout, WireError
 from ..course.rubric import Limits
+from ..i18n import N_, _
 from .execution import (
     NotebookExecution,
     NotebookRun,
@@ -27,7 +28,8 @@ from .execution import (
 )
 from .launch import BUBBLEWRAP, ChildProcess, Confinement, start_child
 
-DIED_UNDER = "the notebook's whole process died while it ran"
+# Compared as it is (a worker's detail); translated where feedback shows it.
+DIED_UNDER = N_("the notebook's whole process died while it ran")
 
 
 # Fork every child from a warm zygote, as batch workers do; set by tests to put the
@@ -153,7 +155,7 @@ class Session(NotebookExecution):
                 self._discard_child()
                 restarts += 1
                 if restarts >= 2:
-                    raise WorkerUnavailable("the notebook's process could not start a worker") from None
+                    raise WorkerUnavailable(_("the notebook's process could not start a worker")) from None
 
     def _open(self) -> Worker:
         assert self._child is not None
@@ -161,14 +163,16 @@ class Session(NotebookExecution):
         control.send({"op": "open"}, deadline=time.monotonic() + OPEN_SECONDS)
         deadline = time.monotonic() + OPEN_SECONDS
         while True:
-            header, _ = control.recv(deadline=deadline)
+            header, _blobs = control.recv(deadline=deadline)
             if self._note_event(header):
                 continue
             if header.get("ev") == "opened":
                 break
             if header.get("ev") == "open_failed":
                 self.new_limit_hits()
-                raise OpenFailed(f"no process could be started for it ({str(header.get('error'))[:200]})")
+                raise OpenFailed(
+                    _("no process could be started for it ({error})").format(error=str(header.get("error"))[:200])
+                )
         fd = control.take_fd()
         if fd is None:
             raise WireError("no worker socket arrived")
@@ -257,7 +261,7 @@ class Session(NotebookExecution):
         try:
             control.send({"op": "ping"}, deadline=deadline)
             while True:
-                header, _ = control.recv(deadline=deadline)
+                header, _blobs = control.recv(deadline=deadline)
                 if header.get("ev") == "pong":
                     return True
                 self._note_event(header)
@@ -290,7 +294,7 @@ class Session(NotebookExecution):
         if worker.generation != self.starts:
             return self._exits.get(key, DIED_UNDER)
         if worker.inline:
-            text = self._child_exit_text() if self._child is not None else "the process is gone"
+            text = self._child_exit_text() if self._child is not None else _("the process is gone")
             self._discard_child()
             return text
         if not self._drain_events(time.monotonic() + wait, until_pid=worker.pid) and self._child is not None:
@@ -301,7 +305,7 @@ class Session(NotebookExecution):
         if self._child is not None and not self._child.alive():
             self._discard_child()
             return DIED_UNDER
-        return self._exits.get(key, "the process went away")
+        return self._exits.get(key, _("the process went away"))
 
     # -- cleanup -----------------------------------------------------------------
     def _discard_child(self) -> None:
