@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -15,6 +16,27 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "tests" / "samples" / "autograd-basics"
 TEMPLATE = ROOT / "assignments" / "autograd-basics" / "autograd-basics.ipynb"
 SHORT_LIMITS = ROOT / "tests" / "rubrics" / "autograd-basics-short-limits.yaml"
+
+# The suite runs on two pytest-xdist workers (README: `pytest -n 2 --dist loadgroup`). A module
+# listed here runs whole on one worker: it builds an expensive module fixture once (a batch of the
+# samples), or holds a fixed resource (loopback ports, an abstract socket name) its tests share.
+WHOLE_MODULES = {
+    "test_adversarial",
+    "test_trusted_side",
+    "test_students_side",
+    "test_batch",
+    "test_batch_two_assignments",
+    "test_samples",
+    "test_samples_advanced",
+    "test_warm_children",
+}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        module = item.path.stem
+        if module in WHOLE_MODULES:
+            item.add_marker(pytest.mark.xdist_group(module))
 
 
 @pytest.fixture(scope="session")
@@ -60,18 +82,58 @@ def grade_json(grade):
 SANDBOX_UID = 65534
 
 
-def grading_processes() -> list[str]:
-    """Processes a grading started, if any are still alive: the sandbox's (uid nobody) or a child's."""
+def _parents() -> dict[int, int]:
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    return parents
+
+
+def _ancestors(pid: int, parents: dict[int, int]) -> set[int]:
+    seen: set[int] = set()
+    while pid > 1 and pid not in seen:
+        seen.add(pid)
+        pid = parents.get(pid, 0)
+    return seen
+
+
+def grading_processes(settle: float = 5.0) -> list[str]:
+    """Processes a grading started, if any are still alive: the sandbox's (uid nobody) or a child's.
+
+    Under pytest-xdist the other worker grades at the same time: its live processes descend from
+    the run's controller (this worker's parent) but not from this worker, and are not counted. A
+    process that escaped to init (an orphan) is counted whoever made it, once it has outlived
+    ``settle`` seconds: the other worker's tests kill graders on purpose, and their sandboxes take
+    a moment to follow.
+    """
+    deadline = time.monotonic() + settle
+    while True:
+        found = _grading_processes()
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.25)
+
+
+def _grading_processes() -> list[str]:
+    parents = _parents()
+    me, controller = os.getpid(), os.getppid() if "PYTEST_XDIST_WORKER" in os.environ else -1
     found = []
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+        if not entry.name.isdigit() or int(entry.name) == me:
             continue
         try:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            if entry.stat().st_uid == SANDBOX_UID or "from child.main import main" in cmdline:
-                found.append(f"{entry.name}: {cmdline[:200]}")
+            if entry.stat().st_uid != SANDBOX_UID and "from child.main import main" not in cmdline:
+                continue
         except OSError:
             continue
+        line = _ancestors(int(entry.name), parents)
+        if me in line or controller not in line:
+            found.append(f"{entry.name}: {cmdline[:200]}")
     return found
 
 

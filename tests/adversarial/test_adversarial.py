@@ -16,6 +16,8 @@ import os
 import re
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import uuid
 from pathlib import Path
@@ -76,8 +78,23 @@ def listener():
         server.close()
 
 
-def grader_cgroups() -> list[Path]:
-    return [p for p in Path("/sys/fs/cgroup").glob("*/**/grader-*") if p.is_dir()]
+def grader_cgroups(pid: int | str = "*") -> list[Path]:
+    """The cgroups graders made (``grader-<pid>-<id>``), all or those of the grader whose pid is given."""
+    return [p for p in Path("/sys/fs/cgroup").glob(f"*/**/grader-{pid}-*") if p.is_dir()]
+
+
+def grade_recording_pid(*args: object, env: dict[str, str], plan_cache: Path) -> tuple[subprocess.CompletedProcess, int]:
+    """``grade ARGS`` as the ``grade`` fixture runs it, and the pid its cgroups are named after."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "grader", *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "GRADER_CACHE_DIR": str(plan_cache), **env},
+    )
+    stdout, stderr = process.communicate(timeout=600)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr), process.pid
 
 
 UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -111,7 +128,7 @@ def test_every_notebook_has_an_expected_outcome():
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_hostile_notebook(name, grade, tmp_path, listener):
+def test_hostile_notebook(name, plan_cache, tmp_path, listener):
     spec = EXPECTED[name]
     folder = tmp_path / "hand-in"
     folder.mkdir()
@@ -121,10 +138,11 @@ def test_hostile_notebook(name, grade, tmp_path, listener):
         Path(path).unlink(missing_ok=True)
     readme = (ROOT / "README.md").read_bytes()
     secret = f"GRADER_TEST_SECRET-{uuid.uuid4().hex}"
-    already = grading_processes()
-    cgroups_before = set(grader_cgroups())
+    already = set(grading_processes())
 
-    done = grade("-f", "json", "-a", SHORT_LIMITS, notebook, timeout=600, env={"GRADER_TEST_SECRET": secret})
+    done, pid = grade_recording_pid(
+        "-f", "json", "-a", SHORT_LIMITS, notebook, env={"GRADER_TEST_SECRET": secret}, plan_cache=plan_cache
+    )
 
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
     assert done.returncode == spec.get("exit", 0), done.stderr[-2000:]
@@ -151,8 +169,8 @@ def test_hostile_notebook(name, grade, tmp_path, listener):
         assert not Path(path).exists(), path
     for server in listener.values():
         assert server.connections == []
-    assert grading_processes() == already
-    assert set(grader_cgroups()) <= cgroups_before  # ours removed; stale ones maybe swept
+    assert set(grading_processes()) <= already
+    assert grader_cgroups(pid) == []  # the other xdist worker's graders make their own meanwhile
 
 
 def test_killing_the_notebooks_process_is_a_crash_even_when_every_call_was_answered(grade):

@@ -21,7 +21,7 @@ import nbformat
 import pytest
 import yaml
 
-from conftest import ROOT, SAMPLES, grading_processes
+from conftest import ROOT, SAMPLES, grading_processes, write_notebook
 
 ADVERSARIAL = ROOT / "tests" / "adversarial" / "notebooks"
 EXPECTED = yaml.safe_load((SAMPLES / "expected.yaml").read_text())
@@ -205,7 +205,11 @@ def test_a_killed_worker_and_a_killed_grader_lose_nothing_and_resume_gives_the_s
 
 def test_ctrl_c_keeps_every_finished_result_and_says_how_to_go_on(class_folder, module_plans, tmp_path):
     out = tmp_path / "grades"
-    running = _batch(class_folder, "--out", out, "--jobs", 2, plan_cache=module_plans, start_new_session=True)
+    hand_ins = tmp_path / "hand-ins"
+    shutil.copytree(class_folder, hand_ins)
+    # Still running when Ctrl-C comes, however fast the rest of the class went.
+    write_notebook(hand_ins / "zz-slow.ipynb", ["import time\ntime.sleep(50)"])
+    running = _batch(hand_ins, "--out", out, "--jobs", 2, plan_cache=module_plans, start_new_session=True)
     _wait_for_records(out, 1, running)
     os.killpg(running.pid, signal.SIGINT)  # what Ctrl-C in the TA's terminal sends
     stdout, stderr = running.communicate(timeout=60)
