@@ -176,8 +176,14 @@ _RUBRIC = """\
 # (metadata.grader.assignment); the TA may name it with `grade --assignment @ID@`.
 assignment: "@ID@"
 
-# One line, shown at the top of every report.
+# One line, shown at the top of every report. A title (this one or an item's) may be given per
+# language, as {pl: "...", en: "..."}; then every title gives every language used.
 title: "@ID@: gradients with autograd"
+
+# The language students read (feedback, titles, headings): en or pl. `grade --lang` overrides it.
+# Texts of your checks and misconceptions marked with N_() or _() are translated from
+# reference/@PACKAGE@/locale/<lang>/LC_MESSAGES/messages.po (the grader's docs/translating.md).
+language: en
 
 # The reference package (a folder with __init__.py), imported on the grader's side only:
 # it exports SOLUTION, CHECKS and MISCONCEPTIONS (see its __init__.py).
