@@ -19,6 +19,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from .processes import owner_alive, reap_or_wait
+
 ROOT = Path("/sys/fs/cgroup")
 
 
@@ -46,45 +48,6 @@ def _read_int(path: Path, key: str | None = None) -> int:
         if name == key:
             return int(value)
     return 0
-
-
-def owner_alive(owner: str) -> bool:
-    """Whether the grader whose pid is ``owner`` (as written in a name it made) still runs."""
-    # An older name without its owner is stale once empty.
-    return owner.isdigit() and _exists(int(owner))
-
-
-def _exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def reap_or_wait(pids: set[int], deadline: float) -> bool:
-    """Waits (until the ``time.monotonic()`` deadline) for these processes to be gone; True if they are.
-
-    One that is this process's child (an orphan handed to it as its subreaper,
-    or as a container's init) is reaped here; any other by its own parent.
-    Never pass a pid a ``Popen`` owns: its exit status would be lost to it.
-    """
-    left = set(pids)
-    while left:
-        for pid in sorted(left):
-            try:
-                if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                    left.discard(pid)
-            except ChildProcessError:
-                if not _exists(pid):
-                    left.discard(pid)
-        if left and time.monotonic() > deadline:
-            return False
-        if left:
-            time.sleep(0.01)
-    return True
 
 
 def _kill(pids: list[int]) -> None:

@@ -17,7 +17,9 @@ the child is ``nobody`` on the host too, not just inside its namespace.
 
 ``none`` starts the child as a plain process (scrubbed environment, private
 working directory, its own session, the same limits) for machines without
-namespaces, only when asked.
+namespaces, only when asked. ``grade check`` without a sandbox (a student's
+macOS, Windows or Linux laptop) starts it plainer still
+(``grader.sandbox.plain``): nothing Linux-only is imported or called there.
 
 Either way the child's stdout and stderr are drained by a thread into a
 capped buffer, and killing is done from here: the whole process group, the
@@ -26,7 +28,6 @@ cgroups, the pid namespace.
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import glob
 import json
@@ -43,11 +44,14 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..child.wire import Connection
 from ..errors import SandboxError
-from .cgroups import Cgroups, owner_alive, reap_or_wait
+from .processes import owner_alive, reap_or_wait
+
+if TYPE_CHECKING:
+    from .cgroups import Cgroups  # Linux only: imported where a child is confined with them
 
 # The choices of --sandbox and --device, the first of each the default everywhere (library and CLI).
 SANDBOXES = (BUBBLEWRAP, NO_SANDBOX) = ("bubblewrap", "none")
@@ -279,6 +283,8 @@ def require(sandbox: str) -> None:
 
 def start_child(*, confinement: Confinement, output_cap: int, max_frame_bytes: int, boot: str = _BOOT) -> ChildProcess:
     """A cold child; ``boot`` is the Python it runs (the zygote's differs), formatted with its folders."""
+    from .cgroups import Cgroups
+
     sweep_stale_workdirs()
     become_subreaper()
     workdir = tempfile.mkdtemp(prefix=f"grader-child-{os.getpid()}-")
@@ -338,11 +344,15 @@ def become_subreaper() -> None:
     machine's init, they are reaped at once by ``reap_or_wait``, not whenever
     that init gets round to it, and nothing is left behind when grading ends.
     """
+    if sys.platform != "linux":
+        return  # orphans go to init as before
+    import ctypes
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     except (OSError, AttributeError):
-        pass  # not Linux: orphans go to init as before
+        pass
 
 
 @functools.lru_cache(maxsize=1)

@@ -54,9 +54,15 @@ class Worker:
 
 
 class Session(NotebookExecution):
-    def __init__(self, *, device: str, limits: Limits, sandbox: str = BUBBLEWRAP, warm: bool = False) -> None:
+    def __init__(
+        self, *, device: str, limits: Limits, sandbox: str = BUBBLEWRAP, warm: bool = False, plain: bool = False
+    ) -> None:
+        if plain and sandbox == BUBBLEWRAP:
+            raise ValueError("a plain child runs without a sandbox")
         # Fork children from this process's zygote where that is as safe (grader.zygote).
         self._warm = warm or WARM_CHILDREN
+        # Start each child as a plain process of any OS (grade check without a sandbox; sandbox.plain).
+        self._plain = plain
         self._cells: list[tuple[int, str]] = []
         self._device = device
         self._sandbox = sandbox
@@ -105,7 +111,11 @@ class Session(NotebookExecution):
         )
         output_cap = max(0, limits.output_bytes - self._output_total)
         child = None
-        if self._warm:
+        if self._plain:
+            from .plain import start_plain
+
+            child = start_plain(output_cap=output_cap, max_frame_bytes=limits.frame_bytes)
+        elif self._warm:
             from .zygote import spawn_warm
 
             child = spawn_warm(confinement=confinement, output_cap=output_cap, max_frame_bytes=limits.frame_bytes)
