@@ -94,6 +94,7 @@ def _grade(
         check_packages=options.check_packages,
     )
     from .course.assignment import with_reference
+    from .course.bundle import shipped_plans
     from .judging.plans import PlanStore
     from .judging.search import item_seed
     from .notebook import to_python
@@ -104,7 +105,11 @@ def _grade(
         assignment = with_reference(rubric)
         base_seed = rubric.seed if options.seed is None else options.seed
         cells = to_python(notebook.cells)
-        plans = PlanStore(options.plan_cache, rubric) if options.plan_cache is not None else None
+        plans = (
+            PlanStore(options.plan_cache, rubric, shipped=shipped_plans(rubric))
+            if options.plan_cache is not None
+            else None
+        )
         graded = [item for item in rubric.items if options.items is None or item.id in options.items]
         seeds = {item.id: item_seed(base_seed, item.id) for item in graded}
         if plans is None or not all(
@@ -205,17 +210,25 @@ def read_with_rubric(
 
 
 def start_session(
-    rubric: Rubric, *, device: str, sandbox: str, warm: bool = False, started: float, check_packages: bool = True
+    rubric: Rubric,
+    *,
+    device: str,
+    sandbox: str,
+    warm: bool = False,
+    plain: bool = False,
+    started: float,
+    check_packages: bool = True,
 ) -> Session:
     """The notebook's sandboxed child, starting now, under the rubric's limits and its total time budget.
 
     Refused first where the child cannot run: no sandbox, or (``check_packages``) a package of the
     rubric's ``packages:`` that the child's interpreter cannot import (``grade`` and ``grade check``).
+    ``plain``: without a sandbox, a plain process of any OS (``grade check``; ``grader.sandbox.plain``).
     """
     require_sandbox(sandbox)
     if check_packages:
         require_packages(rubric.packages, sandbox=sandbox)
-    session = Session(device=device, limits=rubric.limits, sandbox=sandbox, warm=warm)
+    session = Session(device=device, limits=rubric.limits, sandbox=sandbox, warm=warm, plain=plain)
     session.stop_at = started + rubric.limits.total_s  # nothing the notebook does holds a worker longer
     session.launch()
     return session
