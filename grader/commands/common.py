@@ -41,11 +41,22 @@ sandbox_option = click.option(
     help="Isolation of the notebook's code. 'none' runs it without isolation: only for trusted notebooks "
     "on machines without namespaces; the report says so.",
 )
+# grade check: a self-check runs the student's own notebook on their own machine (macOS and Windows have
+# no bubblewrap), so without --sandbox it runs unsandboxed where bubblewrap is unusable, and says so.
+check_sandbox_option = click.option(
+    "--sandbox",
+    type=click.Choice(SANDBOXES),
+    help=f"Isolation of the notebook's code. Default: {SANDBOXES[0]} where it works here, else none (macOS, "
+    "Linux without bubblewrap), said in one line on standard error: your own notebook on your own "
+    f"machine. --sandbox {SANDBOXES[0]} refuses (exit 3) where it is not available, saying why.",
+)
 lang_option = click.option(
     "--lang",
     "lang",
     type=click.Choice(LANGUAGES),
-    help="Language of what the student reads (feedback, headings); default: the rubric's language:.",
+    envvar="GRADER_LANG",
+    help="Language of what the student reads (feedback, headings); default: $GRADER_LANG, else the rubric's "
+    "language:.",
 )
 seed_option = click.option(
     "--seed",

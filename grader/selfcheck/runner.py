@@ -72,11 +72,16 @@ def _check(
     from ..notebook import to_python
     from ..sandbox.calls import CallOutcome, CallStream
     from ..sandbox.execution import WorkerUnavailable, budget_text
+    from ..sandbox.launch import NO_SANDBOX
+    from ..sandbox.plain import require_plain
     from ..sandbox.session import DIED_UNDER
 
     source = load_public_checks(rubric.public_checks, rubric.path, [item.id for item in rubric.items])
     spoken = translations(shown_in, rubric.public_checks)
-    session = start_session(rubric, device=device, sandbox=sandbox, started=started)
+    # Without a sandbox, a self-check is the student's own notebook on their own machine, of any OS.
+    if sandbox == NO_SANDBOX:
+        require_plain()
+    session = start_session(rubric, device=device, sandbox=sandbox, plain=sandbox == NO_SANDBOX, started=started)
     items = []
     try:
         run = session.start(to_python(notebook.cells))
