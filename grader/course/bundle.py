@@ -3,7 +3,11 @@
 A bundle is a zip of the course layout an assignment needs (its rubric, its
 reference package, its public checks and their translations), plus
 ``MANIFEST.json`` listing every file's SHA-256 and a checksum over them. It
-is reproducible: the same files give the same bytes. A CI bot or a grading
+is reproducible: the same files give the same bytes. ``grade bundle
+--plans`` also packs the assignment's stored plans (``plans/``, see
+``grader.judging.plans``), made with this machine's torch: a grading with the
+same torch, seed and examples replays them, so not even the first notebook
+draws inputs or runs the reference. A CI bot or a grading
 server grades with ``grade --assignment bundle.zip``; the bundle is checked
 and unpacked into a private folder first, refusing absolute paths, ``..``,
 links, duplicates, files the manifest does not list, and archives over the
@@ -61,10 +65,23 @@ def checksum(files: dict[str, str]) -> str:
     return hashlib.sha256("".join(f"{name}\0{digest}\n" for name, digest in sorted(files.items())).encode()).hexdigest()
 
 
-def make_bundle(rubric: Rubric) -> tuple[bytes, str]:
-    """The archive's bytes and its checksum."""
+PLANS = "plans"
+
+
+def _plans(directory: Path) -> list[tuple[str, Path]]:
+    return [
+        (f"{PLANS}/{path.parent.name}/{path.name}", path)
+        for path in sorted(directory.glob("*/*.plan"))
+        if path.is_file() and not path.is_symlink()
+    ]
+
+
+def make_bundle(
+    rubric: Rubric, *, plans: Path | None = None, made_with: dict[str, str] | None = None
+) -> tuple[bytes, str]:
+    """The archive's bytes and its checksum; with ``plans``, the stored plans in that folder go in too."""
     root = rubric.path.resolve().parent.parent
-    entries = _files(root, rubric)
+    entries = _files(root, rubric) + (_plans(plans) if plans is not None else [])
     files = {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in entries}
     manifest = {
         "format": FORMAT,
@@ -74,6 +91,8 @@ def make_bundle(rubric: Rubric) -> tuple[bytes, str]:
         "files": files,
         "checksum": checksum(files),
     }
+    if made_with:
+        manifest["plans_made_with"] = dict(made_with)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in [(MANIFEST, json.dumps(manifest, indent=2, sort_keys=True).encode())] + [
@@ -142,4 +161,12 @@ def extract(bundle: Path) -> Path:
             path = target.joinpath(*_safe_name(name, shown).parts)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
+    (target / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")  # marks the folder as a bundle's
     return target / rubric_name
+
+
+def shipped_plans(rubric: Rubric) -> Path | None:
+    """The plans a bundle brought (``plans/`` beside its manifest), if the rubric came from one."""
+    root = rubric.path.parent.parent
+    folder = root / PLANS
+    return folder if (root / MANIFEST).is_file() and folder.is_dir() else None

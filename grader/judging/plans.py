@@ -60,8 +60,12 @@ def _tree_digest(root: Path) -> str:
 
 
 class PlanStore:
-    def __init__(self, directory: Path, rubric: Rubric) -> None:
+    """Plans in ``directory`` (the cache, written as items are graded), else in ``shipped`` (read only:
+    the plans a bundle brought, ``grade bundle --plans``)."""
+
+    def __init__(self, directory: Path, rubric: Rubric, *, shipped: Path | None = None) -> None:
         self.directory = directory
+        self.shipped = shipped
         material = "\n".join(
             [
                 f"format {FORMAT}",
@@ -79,14 +83,21 @@ class PlanStore:
     def key(self, item: Item, *, seed: int, examples: int) -> str:
         return hashlib.sha256(f"{self._base}|{item.id}|{item.target}|{seed}|{examples}".encode()).hexdigest()
 
-    def _path(self, key: str) -> Path:
-        return self.directory / key[:2] / f"{key}.plan"
+    def _path(self, key: str, directory: Path | None = None) -> Path:
+        return (directory or self.directory) / key[:2] / f"{key}.plan"
+
+    def _shipped(self, key: str) -> Path | None:
+        return self._path(key, self.shipped) if self.shipped is not None else None
 
     def has(self, key: str) -> bool:
-        return self._path(key).is_file()
+        shipped = self._shipped(key)
+        return self._path(key).is_file() or (shipped is not None and shipped.is_file())
 
     def load(self, key: str) -> list[Entry] | None:
         path = self._path(key)
+        shipped = self._shipped(key)
+        if not path.is_file() and shipped is not None and shipped.is_file():
+            path = shipped
         try:
             data = path.read_bytes()
         except OSError:
@@ -94,7 +105,8 @@ class PlanStore:
         try:
             return _parse(data, key)
         except (WireError, KeyError, TypeError, ValueError):
-            path.unlink(missing_ok=True)  # damaged: it will be made again
+            if path != shipped:
+                path.unlink(missing_ok=True)  # damaged: it will be made again
             return None
 
     def save(self, key: str, entries: list[Entry]) -> None:
