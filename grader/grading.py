@@ -94,6 +94,7 @@ def _grade(
         check_packages=options.check_packages,
     )
     from .course.assignment import with_reference
+    from .course.bundle import shipped_plans
     from .judging.plans import PlanStore
     from .judging.search import item_seed
     from .notebook import to_python
@@ -104,7 +105,11 @@ def _grade(
         assignment = with_reference(rubric)
         base_seed = rubric.seed if options.seed is None else options.seed
         cells = to_python(notebook.cells)
-        plans = PlanStore(options.plan_cache, rubric) if options.plan_cache is not None else None
+        plans = (
+            PlanStore(options.plan_cache, rubric, shipped=shipped_plans(rubric))
+            if options.plan_cache is not None
+            else None
+        )
         graded = [item for item in rubric.items if options.items is None or item.id in options.items]
         seeds = {item.id: item_seed(base_seed, item.id) for item in graded}
         if plans is None or not all(
