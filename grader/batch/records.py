@@ -7,6 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GraderError
+from .run import SUFFIX
+
+# Renderings beside the records that are JSON too (-f gradescope): not records.
+_RENDERINGS = tuple(suffix for suffix in SUFFIX.values() if suffix.endswith(".json"))
 
 
 class BatchFolderError(GraderError):
@@ -20,6 +24,8 @@ def read_records(folder: Path) -> dict[str, dict[str, Any]]:
         raise BatchFolderError(f"{folder}: not a grade batch output folder (no reports/)")
     records = {}
     for path in sorted(reports.glob("*.json")):
+        if path.name.endswith(_RENDERINGS):
+            continue
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
             records[str(record["batch"]["student"])] = record
