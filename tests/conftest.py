@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -17,26 +18,14 @@ SAMPLES = ROOT / "tests" / "samples" / "autograd-basics"
 TEMPLATE = ROOT / "assignments" / "autograd-basics" / "autograd-basics.ipynb"
 SHORT_LIMITS = ROOT / "tests" / "rubrics" / "autograd-basics-short-limits.yaml"
 
-# The suite runs on two pytest-xdist workers (README: `pytest -n 2 --dist loadgroup`). A module
-# listed here runs whole on one worker: it builds an expensive module fixture once (a batch of the
-# samples), or holds a fixed resource (loopback ports, an abstract socket name) its tests share.
-WHOLE_MODULES = {
-    "test_adversarial",
-    "test_trusted_side",
-    "test_students_side",
-    "test_batch",
-    "test_batch_two_assignments",
-    "test_samples",
-    "test_samples_advanced",
-    "test_warm_children",
-}
+# The course's rubrics say `language: pl`. The suite's tests read English (`grade --lang en`, which
+# $GRADER_LANG sets for every grade and grader.check() they start); a test of the Polish sets it to ""
+# (the rubric's language) or passes --lang pl.
+os.environ["GRADER_LANG"] = "en"
 
-
-def pytest_collection_modifyitems(items) -> None:
-    for item in items:
-        module = item.path.stem
-        if module in WHOLE_MODULES:
-            item.add_marker(pytest.mark.xdist_group(module))
+# The suite runs on two pytest-xdist workers, a whole test file on one (README: `pytest -n 2 --dist
+# loadfile`): a file's module fixtures (a batch of the samples) are built once, and a file's fixed
+# resources (loopback ports, an abstract socket name) are never held twice.
 
 
 @pytest.fixture(scope="session")
@@ -156,14 +145,30 @@ def items_by_id(report: dict) -> dict[str, dict]:
     return {item["id"]: item for item in report["items"]}
 
 
-def batch_reports(notebooks: list[Path], out: Path, plan_cache: Path, *args: object) -> dict[Path, dict]:
+STUDENT_FORMATS = ("text", "markdown", "html", "junit", "gradescope", "classroom")
+
+
+def batch_reports(
+    notebooks: list[Path], out: Path, plan_cache: Path, *args: object, env: dict | None = None
+) -> dict[Path, dict]:
     """Grades the notebooks in one ``grade batch`` (2 workers); each JSON report by the notebook's resolved path."""
     done = run_grader(
-        "batch", *notebooks, "-o", out, "-j", 2, "-q", *args, env={"GRADER_CACHE_DIR": str(plan_cache)}, timeout=1800
+        "batch",
+        *notebooks,
+        "-o",
+        out,
+        "-j",
+        2,
+        "-q",
+        *args,
+        env={"GRADER_CACHE_DIR": str(plan_cache), **(env or {})},
+        timeout=1800,
     )
     assert done.returncode == 0, done.stderr
     reports = {}
     for path in (out / "reports").glob("*.json"):
+        if path.name.endswith(".gradescope.json"):
+            continue  # the same report for Gradescope
         report = json.loads(path.read_text(encoding="utf-8"))
         reports[(ROOT / report["notebook"]["path"]).resolve()] = report
     return reports
@@ -190,3 +195,117 @@ def without_timings(report: dict) -> dict:
     report = json.loads(json.dumps(report))
     report.pop("timings", None)
     return report
+
+
+# -- "no English sentence left": what a Polish report may not contain ------------------------------
+
+# English words that are not Polish words and name nothing in code: one of them in a report's prose
+# (after code, tensors, snippets and exception messages are taken out) is an English sentence left.
+_ENGLISH_WORDS = re.compile(
+    r"\b(the|is|are|was|were|and|with|of|for|from|by|not|your|this|that|when|which|should|expected|"
+    r"returned|instead|before|after|been|has|have|does|did|its|than|these|those|only|every|must|cannot|"
+    r"could|would|into|because|while|got|wrong|passed|failed|score|points|likely|cause|smallest|input|"
+    r"missing|limit|feedback|item|items|notebook|cell|graded|differs|elements)\b",
+    re.IGNORECASE,
+)
+_CODE = [
+    re.compile(r"```.*?```", re.DOTALL),  # Markdown code blocks
+    re.compile(r"<(pre|code|style|head)\b.*?</\1>", re.DOTALL | re.IGNORECASE),  # HTML code, CSS, <head>
+    re.compile(r"`[^`\n]*`"),  # code spans
+    re.compile(r"\w*tensor\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\)"),  # tensor reprs, nested brackets
+    re.compile(r"\b\w+(Error|Exception|Warning|Interrupt|Exit)\b:?[^\n]*"),  # exceptions stay verbatim
+    re.compile(r"^(    |\t)+\S.*$", re.MULTILINE),  # an indented snippet in the text report
+    re.compile(r"\b[\w.]+\([^()\n]*\)"),  # calls: backward(), linear.zero_grad(), p.grad = None's kin
+    re.compile(r"\b\w+(\.\w+)+\b"),  # attribute paths: p.grad, nn.Linear, torch.no_grad
+    re.compile(r"\b\w+_\w+\b"),  # identifiers with an underscore: requires_grad, train_step
+    re.compile(r"https?://\S+"),
+    re.compile(r"\S+\.ipynb\b"),  # file names (the samples' are English: wrong_grad_not_cleared.ipynb)
+]
+
+
+def student_text(rendering: str, fmt: str) -> str:
+    """What a student reads in a rendering: its prose and code, without markup and machine fields."""
+    import base64
+    import html
+    import xml.etree.ElementTree as ET
+
+    if fmt == "html":
+        rendering = re.sub(r"<(head|style)\b.*?</\1>", " ", rendering, flags=re.DOTALL | re.IGNORECASE)
+        rendering = re.sub(r"<(pre|code)\b.*?</\1>", " ", rendering, flags=re.DOTALL | re.IGNORECASE)
+        return html.unescape(re.sub(r"<[^>]+>", " ", rendering))
+    if fmt == "markdown":
+        return re.sub(r"\\([\\`*_{}\[\]()#+\-.!|<>~])", r"\1", rendering)
+    if fmt == "junit":
+        root = ET.fromstring(rendering.encode())
+        texts = [p.get("value", "") for p in root.iter("property") if p.get("name") == "title"]
+        for case in root.iter("testcase"):
+            texts.append(case.get("name", ""))
+            for child in case:
+                if child.tag in ("failure", "error", "skipped", "system-out"):
+                    texts += [child.get("message", ""), child.text or ""]
+        return "\n".join(texts)
+    if fmt in ("gradescope", "classroom"):
+        data = json.loads(base64.b64decode(rendering) if fmt == "classroom" else rendering)
+        texts = [str(data.get("output", ""))]
+        for test in data.get("tests", []):
+            texts += [str(test.get("name", "")), str(test.get("output", "")), str(test.get("message", ""))]
+        return "\n".join(texts)
+    if fmt == "json":
+        report = json.loads(rendering)
+        texts = [report["title"]]
+        for item in report["items"]:
+            texts += [item["title"], item["feedback"]]
+            texts += [part["description"] + "\n" + part["message"] for part in item["parts"]]
+            texts += [hit["name"] + "\n" + hit["fix"] for hit in item.get("misconceptions", [])]
+        return "\n".join(texts)
+    return rendering
+
+
+def assert_all_polish(out: Path) -> int:
+    """Every rendering of every report in a batch folder is Polish prose (code and values aside);
+    returns how many renderings were read."""
+    assert english_left("Wrong: the loss differs from the expected one")  # the detector sees English
+    read = 0
+    for record in sorted((out / "reports").glob("*.json")):
+        if record.name.endswith(".gradescope.json"):
+            continue
+        report = json.loads(record.read_text(encoding="utf-8"))
+        if "items" not in report:
+            continue  # a notebook the batch could not grade: its record holds the error line only
+        assert report["language"] == "pl", record.name
+        snippets = [
+            i["counterexample"]["snippet"] for i in report["items"] if i.get("counterexample", {}).get("snippet")
+        ]
+        # A cell's exception, as the notebook raised it: "graphviz...ExecutableNotFound: failed to ... (wiersz 5)".
+        verbatim = [p["error"].rsplit(" (", 1)[0] for p in report["notebook"]["cell_problems"] if p.get("error")]
+        left = {"json": english_left(student_text(record.read_text(encoding="utf-8"), "json"), snippets, verbatim)}
+        for fmt, suffix in (
+            ("text", ".txt"),
+            ("markdown", ".md"),
+            ("html", ".html"),
+            ("junit", ".xml"),
+            ("gradescope", ".gradescope.json"),
+            ("classroom", ".classroom.txt"),
+        ):
+            path = record.with_name(record.stem + suffix)
+            assert path.is_file(), path
+            left[fmt] = english_left(student_text(path.read_text(encoding="utf-8"), fmt), snippets, verbatim)
+            read += 1
+        assert {fmt: words for fmt, words in left.items() if words} == {}, record.name
+    return read
+
+
+def english_left(text: str, snippets: list[str] = (), verbatim: list[str] = ()) -> list[str]:
+    """The English words left in a Polish rendering's prose, with a little context each; the lines
+    of ``snippets`` (the report's reproduction code) are code wherever they stand, and ``verbatim``
+    (the notebook's exception messages) is the student's own, wherever a line wraps it."""
+    import html
+
+    code_lines = {line.strip() for snippet in snippets for line in snippet.splitlines() if line.strip()}
+    prose = "\n".join(line for line in html.unescape(text).splitlines() if line.strip() not in code_lines)
+    prose = re.sub(r"\s+", " ", prose)
+    for quoted in sorted({re.sub(r"\s+", " ", v).strip() for v in verbatim}, key=len, reverse=True):
+        prose = prose.replace(quoted, " ") if quoted else prose
+    for pattern in _CODE:
+        prose = pattern.sub(" ", prose)
+    return [prose[max(0, m.start() - 40) : m.end() + 40].replace("\n", " ") for m in _ENGLISH_WORDS.finditer(prose)]

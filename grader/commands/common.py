@@ -54,7 +54,9 @@ lang_option = click.option(
     "--lang",
     "lang",
     type=click.Choice(LANGUAGES),
-    help="Language of what the student reads (feedback, headings); default: the rubric's language:.",
+    envvar="GRADER_LANG",
+    help="Language of what the student reads (feedback, headings); default: $GRADER_LANG, else the rubric's "
+    "language:.",
 )
 seed_option = click.option(
     "--seed",

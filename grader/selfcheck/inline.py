@@ -87,7 +87,9 @@ def _declared_by(notebook: Path) -> str | None:
 
 
 def _language(lang: str | None, assignment: str | None) -> str:
-    """The language asked for, else the rubric's, where the course's rubrics are at hand, else English."""
+    """The language asked for, else $GRADER_LANG (as for grade), else the rubric's, where the course's
+    rubrics are at hand, else English."""
+    lang = lang or os.environ.get("GRADER_LANG") or None
     if lang is not None:
         if lang not in LANGUAGES:
             raise ValueError(f"unknown language {lang!r}: known: {', '.join(LANGUAGES)}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from conftest import ROOT, SAMPLES, assert_verdicts, batch_reports
+from conftest import ROOT, SAMPLES, STUDENT_FORMATS, assert_all_polish, assert_verdicts, batch_reports
 
 EXPECTED = yaml.safe_load((SAMPLES / "expected.yaml").read_text(encoding="utf-8"))
 RUBRIC_ITEMS = [item["id"] for item in yaml.safe_load((ROOT / "rubrics" / "autograd-basics.yaml").read_text())["items"]]
@@ -28,9 +28,18 @@ def _notebook(name: str):
 
 
 @pytest.fixture(scope="module")
-def batched(plan_cache, tmp_path_factory) -> dict:
+def batch_out(plan_cache, tmp_path_factory):
+    """One grade batch of the samples in the course's language (Polish: no --lang, no $GRADER_LANG),
+    rendered in every format a student reads."""
     notebooks = [_notebook(name) for name, spec in sorted(EXPECTED.items()) if "rubric" not in spec]
-    return batch_reports(notebooks, tmp_path_factory.mktemp("samples") / "out", plan_cache)
+    out = tmp_path_factory.mktemp("samples") / "out"
+    formats = [arg for fmt in STUDENT_FORMATS for arg in ("-f", fmt)]
+    return out, batch_reports(notebooks, out, plan_cache, *formats, env={"GRADER_LANG": ""})
+
+
+@pytest.fixture(scope="module")
+def batched(batch_out) -> dict:
+    return batch_out[1]
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -41,3 +50,8 @@ def test_sample_gets_its_verdicts(name, request):
     else:
         report = request.getfixturevalue("batched")[_notebook(name).resolve()]
     assert_verdicts(report, spec, RUBRIC_ITEMS)
+
+
+def test_every_classic_mistake_reads_in_polish_in_every_format(batch_out):
+    out, reports = batch_out
+    assert assert_all_polish(out) == len(reports) * len(STUDENT_FORMATS)

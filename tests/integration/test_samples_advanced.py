@@ -16,7 +16,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import ROOT, assert_verdicts, batch_reports, code_cells, run_grader
+from conftest import ROOT, STUDENT_FORMATS, assert_all_polish, assert_verdicts, batch_reports, code_cells, run_grader
 from grader.report.diff import HEADER
 
 SAMPLES = ROOT / "tests" / "samples" / "autograd-advanced"
@@ -34,7 +34,9 @@ def _notebook(name: str):
 def batch_out(plan_cache, tmp_path_factory):
     """One grade batch of every sample: its output folder, and each report by the notebook's path."""
     out = tmp_path_factory.mktemp("advanced") / "out"
-    return out, batch_reports([_notebook(name) for name in sorted(EXPECTED)], out, plan_cache)
+    formats = [arg for fmt in STUDENT_FORMATS for arg in ("-f", fmt)]
+    notebooks = [_notebook(name) for name in sorted(EXPECTED)]
+    return out, batch_reports(notebooks, out, plan_cache, *formats, env={"GRADER_LANG": ""})  # in Polish
 
 
 @pytest.fixture(scope="module")
@@ -253,3 +255,8 @@ def test_export_to_canvas_refuses_a_roster_row_without_an_lms_id_in_one_line(bat
     assert done.stderr.strip().splitlines() == [
         "grade: error: roster: student 'correct' has none of id, sis_user_id, sis_login_id"
     ]
+
+
+def test_every_classic_mistake_reads_in_polish_in_every_format(batch_out):
+    out, reports = batch_out
+    assert assert_all_polish(out) == len(reports) * len(STUDENT_FORMATS)

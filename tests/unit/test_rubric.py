@@ -135,3 +135,35 @@ def test_a_missing_reference_package(tmp_path):
 def test_unknown_rubric_path():
     with pytest.raises(AssignmentNotFound, match="no such rubric file"):
         load("no/such/rubric.yaml")
+
+
+def test_titles_are_shown_in_the_language_of_the_run(tmp_path):
+    from grader.i18n import language
+
+    rubric = load_rubric(RUBRIC)
+    assert rubric.language == "pl"
+    with language("pl"):
+        assert rubric.items[0].title == "Wartość f(t, u) = Σ t² + Σ ln u, różniczkowalna"
+    with language("en"):
+        assert rubric.items[0].title == "Value of f(t, u) = Σ t² + Σ ln u, differentiable"
+
+
+def test_a_title_without_the_translation_others_give_is_named_with_its_key(tmp_path):
+    path = rubric_with(tmp_path, lambda data: data["items"][3].update(title={"pl": "Tylko po polsku"}))
+    with pytest.raises(RubricError, match=r"rubric\.yaml: items\[3\]\.title: no 'en' translation"):
+        load_rubric(path)
+
+
+def test_a_plain_title_counts_as_the_course_language(tmp_path):
+    def edit(data):
+        data["language"] = "en"
+        data["items"][0]["title"] = "Only in English"
+
+    with pytest.raises(RubricError, match=r"items\[0\]\.title: no 'pl' translation"):
+        load_rubric(rubric_with(tmp_path, edit))
+
+
+def test_an_unknown_language_is_refused_with_its_key(tmp_path):
+    path = rubric_with(tmp_path, lambda data: data.update(language="de"))
+    with pytest.raises(RubricError, match=r"language: "):
+        load_rubric(path)
