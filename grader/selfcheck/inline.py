@@ -88,7 +88,7 @@ def _declared_by(notebook: Path) -> str | None:
 
 def _language(lang: str | None, assignment: str | None) -> str:
     """The language asked for, else $GRADER_LANG (as for grade), else the rubric's, where the course's
-    rubrics are at hand, else English."""
+    rubrics are at hand, else the public checks' ``LANGUAGE``, else English."""
     lang = lang or os.environ.get("GRADER_LANG") or None
     if lang is not None:
         if lang not in LANGUAGES:
@@ -98,13 +98,17 @@ def _language(lang: str | None, assignment: str | None) -> str:
     from ..course.rubric import load_rubric
 
     root = course_dir()
-    if root is None:
-        return SOURCE_LANGUAGE
+    if root is not None:
+        try:
+            return load_rubric(root / "rubrics" / f"{_assignment(assignment)}.yaml").language
+        except (GraderError, ValueError, OSError):  # no rubric to ask: an unknown assignment is refused later
+            return SOURCE_LANGUAGE
+    # A student's assignment folder without the course: its public checks name the course's language.
     try:
-        rubric = load_rubric(root / "rubrics" / f"{_assignment(assignment)}.yaml")
-    except (GraderError, ValueError, OSError):  # no rubric to ask: an unknown assignment is refused later
+        declared = _checks(assignment)[1].get("LANGUAGE")
+    except (ValueError, OSError):  # no checks at all: said, in English, when they are looked for
         return SOURCE_LANGUAGE
-    return rubric.language
+    return declared if declared in LANGUAGES else SOURCE_LANGUAGE
 
 
 def _run(items: list[str], path: Path, checks: dict[str, Any], namespace: dict | None, shown_in: str) -> CheckResults:

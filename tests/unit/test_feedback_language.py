@@ -79,7 +79,7 @@ def test_an_items_feedback_is_polish_with_its_code_and_values_verbatim():
     with language("pl", BASICS):
         feedback, data = failed_feedback()
     lines = feedback.splitlines()
-    assert lines[0] == "Błąd: grad (∂f/∂t i ∂f/∂u)"
+    assert lines[0] == "Błąd w części „grad” (∂f/∂t i ∂f/∂u)"
     assert lines[1] == (
         "  `t.grad` po backward(): 2 z 2 elementów się różnią (największa różnica bezwzględna 1,0, względna 0,5), "
         "pierwsza różnica na indeksie [0]: otrzymano tensor([3., 4.5], dtype=float32), "
