@@ -290,7 +290,7 @@ def _notebook_report(
         warm_starts=session.warm_starts,
         limits_hit=_limits_hit(session, cells, truncated),
         stopped=run.stopped,
-        warnings=tuple(clean(w) for w in notebook.warnings),
+        warnings=tuple(clean(_(text).format(**fields)) for text, fields in notebook.warnings),
         declared_assignment=None if notebook.assignment is None else clean(notebook.assignment[:100]),
         assignment_mismatch=notebook.assignment is not None and notebook.assignment != graded_as,
     )

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import NotebookError
+from .i18n import N_
 
 MAX_NOTEBOOK_BYTES = 64 << 20
 _MAGIC_LINE = re.compile(r"^\s*(?:[A-Za-z_][\w.]*\s*=\s*)?(!|%%?)(.*)$")
@@ -50,7 +51,9 @@ class Notebook:
     assignment: str | None
     cells: tuple[CodeCell, ...]
     magics: tuple[Magic, ...]
-    warnings: tuple[str, ...]
+    # Each a message (English, marked for translation) and its fields: shown in the run's language,
+    # which is known only once the rubric is (grading.py formats them).
+    warnings: tuple[tuple[str, dict[str, str]], ...]
 
 
 def read_notebook(path: str | os.PathLike[str], *, max_bytes: int = MAX_NOTEBOOK_BYTES) -> Notebook:
@@ -167,7 +170,7 @@ def _magics(cell: CodeCell) -> list[Magic]:
     return found
 
 
-def _schema_warnings(doc: dict) -> tuple[str, ...]:
+def _schema_warnings(doc: dict) -> tuple[tuple[str, dict[str, str]], ...]:
     import nbformat
 
     try:
@@ -178,11 +181,11 @@ def _schema_warnings(doc: dict) -> tuple[str, ...]:
     except nbformat.ValidationError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
         message = str(exc.message)[:200]
-        return (f"the notebook does not fully follow the nbformat schema at {where}: {message}; graded anyway",)
+        text = N_("the notebook does not fully follow the nbformat schema at {where}: {message}; graded anyway")
+        return ((text, {"where": where, "message": message}),)
     except Exception as exc:  # nbformat can choke on odd documents; grading can still go on
-        return (
-            f"the notebook could not be validated against the nbformat schema ({type(exc).__name__}); graded anyway",
-        )
+        text = N_("the notebook could not be validated against the nbformat schema ({error}); graded anyway")
+        return ((text, {"error": type(exc).__name__}),)
     return ()
 
 
