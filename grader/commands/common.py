@@ -55,8 +55,7 @@ lang_option = click.option(
     "lang",
     type=click.Choice(LANGUAGES),
     envvar="GRADER_LANG",
-    help="Language of what the student reads (feedback, headings); default: $GRADER_LANG, else the rubric's "
-    "language:.",
+    help="Language of what the student reads (feedback, headings); default: $GRADER_LANG, else the rubric's language:.",
 )
 seed_option = click.option(
     "--seed",

@@ -83,7 +83,9 @@ def grader_cgroups(pid: int | str = "*") -> list[Path]:
     return [p for p in Path("/sys/fs/cgroup").glob(f"*/**/grader-{pid}-*") if p.is_dir()]
 
 
-def grade_recording_pid(*args: object, env: dict[str, str], plan_cache: Path) -> tuple[subprocess.CompletedProcess, int]:
+def grade_recording_pid(
+    *args: object, env: dict[str, str], plan_cache: Path
+) -> tuple[subprocess.CompletedProcess, int]:
     """``grade ARGS`` as the ``grade`` fixture runs it, and the pid its cgroups are named after."""
     process = subprocess.Popen(
         [sys.executable, "-m", "grader", *map(str, args)],
