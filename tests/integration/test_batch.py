@@ -208,7 +208,7 @@ def test_ctrl_c_keeps_every_finished_result_and_says_how_to_go_on(class_folder, 
     hand_ins = tmp_path / "hand-ins"
     shutil.copytree(class_folder, hand_ins)
     # Still running when Ctrl-C comes, however fast the rest of the class went.
-    write_notebook(hand_ins / "zz-slow.ipynb", ["import time\ntime.sleep(50)"])
+    write_notebook(hand_ins / "zz-slow.ipynb", ["import time\ntime.sleep(6)"])
     running = _batch(hand_ins, "--out", out, "--jobs", 2, plan_cache=module_plans, start_new_session=True)
     _wait_for_records(out, 1, running)
     os.killpg(running.pid, signal.SIGINT)  # what Ctrl-C in the TA's terminal sends

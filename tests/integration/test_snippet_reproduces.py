@@ -9,7 +9,6 @@ the snippet prints must be the value the report calls "got", and not the expecte
 from __future__ import annotations
 
 import html
-import json
 import os
 import re
 import subprocess
@@ -20,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, batch_reports
 
 BASICS = ROOT / "tests" / "samples" / "autograd-basics"
 ADVANCED = ROOT / "tests" / "samples" / "autograd-advanced"
@@ -97,9 +96,18 @@ def _run(notebook: Path, snippet: str, tmp_path: Path) -> str:
     return done.stdout.split("<<snippet>>\n", 1)[1]
 
 
+@pytest.fixture(scope="module")
+def batched(plan_cache, tmp_path_factory) -> tuple[Path, dict[Path, dict]]:
+    """The samples graded in one batch (each notebook names its assignment), rendered for students."""
+    out = tmp_path_factory.mktemp("snippets") / "out"
+    return out, batch_reports(
+        [case[0] for case in CASES], out, plan_cache, "-f", "text", "-f", "markdown", "-f", "html"
+    )
+
+
 @pytest.mark.parametrize(("notebook", "item_id", "kinds"), CASES, ids=[c[0].stem for c in CASES])
-def test_the_snippet_prints_the_wrong_value_the_report_shows(grade_json, tmp_path, notebook, item_id, kinds):
-    report = grade_json(notebook)
+def test_the_snippet_prints_the_wrong_value_the_report_shows(batched, tmp_path, notebook, item_id, kinds):
+    report = batched[1][notebook.resolve()]
     item = _first_lost(report, item_id)
     counterexample = item["counterexample"]
     snippet = counterexample["snippet"]
@@ -132,14 +140,15 @@ def _printed_values(lines: list[str]) -> list[np.ndarray]:
     return [numbers(" ".join(block)) for block in blocks]
 
 
-def test_the_snippet_of_a_report_is_in_every_students_format(grade, tmp_path):
+def test_the_snippet_of_a_report_is_in_every_students_format(batched):
     """The same snippet in the text, Markdown and HTML reports (HTML-escaped there)."""
+    out, reports = batched
     notebook = BASICS / "wrong_grad_not_cleared.ipynb"
-    report = json.loads(grade("-f", "json", notebook).stdout)
-    snippet = _first_lost(report, "e7.train_step")["counterexample"]["snippet"]
-    text = grade(notebook).stdout
+    snippet = _first_lost(reports[notebook.resolve()], "e7.train_step")["counterexample"]["snippet"]
+    rendered = out / "reports" / notebook.stem
+    text = rendered.with_suffix(".txt").read_text(encoding="utf-8")
     assert "\n".join("    " + line if line else "" for line in snippet.rstrip().splitlines()) in text
-    markdown = grade("-f", "markdown", notebook).stdout
+    markdown = rendered.with_suffix(".md").read_text(encoding="utf-8")
     assert f"```python\n{snippet.rstrip()}\n```" in markdown
-    page = grade("-f", "html", notebook).stdout
+    page = rendered.with_suffix(".html").read_text(encoding="utf-8")
     assert f"<code>{html.escape(snippet.rstrip())}</code>" in page

@@ -103,11 +103,12 @@ def test_grader_check_in_the_live_kernel(sample, e1_passes):
 
 
 def _windows(path, size: int = 3) -> set[str]:
-    """Every run of `size` consecutive code lines, whitespace squeezed out."""
+    """Every run of `size` consecutive code lines, whitespace squeezed out (lines of closing brackets,
+    which any formatted code has, are no secret and are skipped)."""
     lines = []
     for line in path.read_text(encoding="utf-8").splitlines():
         text = re.sub(r"\s+", "", line.split("#", 1)[0])
-        if text and not text.startswith(('"""', "def", "from", "import")):
+        if re.search(r"\w", text) and not text.startswith(('"""', "def", "from", "import")):
             lines.append(text)
     return {"".join(lines[i : i + size]) for i in range(len(lines) - size + 1)}
 
