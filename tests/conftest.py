@@ -23,9 +23,9 @@ SHORT_LIMITS = ROOT / "tests" / "rubrics" / "autograd-basics-short-limits.yaml"
 # (the rubric's language) or passes --lang pl.
 os.environ["GRADER_LANG"] = "en"
 
-# The suite runs on two pytest-xdist workers, a whole test file on one (README: `pytest -n 2 --dist
-# loadfile`): a file's module fixtures (a batch of the samples) are built once, and a file's fixed
-# resources (loopback ports, an abstract socket name) are never held twice.
+# Under pytest-xdist (not the README's command: slower on 2 cores), use --dist loadfile: a file's module
+# fixtures (a batch of the samples) are built once, and its fixed resources (loopback ports, an
+# abstract socket name) are never held twice.
 
 
 @pytest.fixture(scope="session")
