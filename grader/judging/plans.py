@@ -83,21 +83,26 @@ class PlanStore:
     def key(self, item: Item, *, seed: int, examples: int) -> str:
         return hashlib.sha256(f"{self._base}|{item.id}|{item.target}|{seed}|{examples}".encode()).hexdigest()
 
-    def _path(self, key: str, directory: Path | None = None) -> Path:
-        return (directory or self.directory) / key[:2] / f"{key}.plan"
+    def _path(self, key: str) -> Path:
+        return self.directory / key[:2] / f"{key}.plan"
 
-    def _shipped(self, key: str) -> Path | None:
-        return self._path(key, self.shipped) if self.shipped is not None else None
+    def _found(self, key: str) -> tuple[Path, bool] | None:
+        """Where the plan is, the cache first, and whether it is a shipped (read-only) one."""
+        path = self._path(key)
+        if path.is_file():
+            return path, False
+        if self.shipped is not None and (shipped := self.shipped / key[:2] / f"{key}.plan").is_file():
+            return shipped, True
+        return None
 
     def has(self, key: str) -> bool:
-        shipped = self._shipped(key)
-        return self._path(key).is_file() or (shipped is not None and shipped.is_file())
+        return self._found(key) is not None
 
     def load(self, key: str) -> list[Entry] | None:
-        path = self._path(key)
-        shipped = self._shipped(key)
-        if not path.is_file() and shipped is not None and shipped.is_file():
-            path = shipped
+        found = self._found(key)
+        if found is None:
+            return None
+        path, shipped = found
         try:
             data = path.read_bytes()
         except OSError:
@@ -105,7 +110,7 @@ class PlanStore:
         try:
             return _parse(data, key)
         except (WireError, KeyError, TypeError, ValueError):
-            if path != shipped:
+            if not shipped:
                 path.unlink(missing_ok=True)  # damaged: it will be made again
             return None
 
