@@ -48,7 +48,8 @@ class Options:
     guess_assignment: bool = True  # no --assignment, none in the notebook: the course's only one (batch: refuse)
     device: str = DEVICES[0]
     seed: int | None = None
-    examples: int | None = None
+    examples: int | None = None  # grade --examples: every item draws this many; None: as the rubric says
+    examples_at_least: int = 0  # no item draws fewer (grade mutate, checking what the checks' budgets let through)
     plan_cache: Path | None = None  # where stored plans live; None: draw everything afresh
     sandbox: str = BUBBLEWRAP  # or "none": no isolation, only when asked
     items: tuple[str, ...] | None = None  # grade only these rubric items (mutation testing); None: all
@@ -113,7 +114,7 @@ def _grade(
         graded = [item for item in rubric.items if options.items is None or item.id in options.items]
         seeds = {item.id: item_seed(base_seed, item.id) for item in graded}
         if plans is None or not all(
-            plans.has(plans.key(item, seed=seeds[item.id], examples=options.examples or item.examples))
+            plans.has(plans.key(item, seed=seeds[item.id], examples=_examples(assignment, item, options)))
             for item in graded
         ):
             import torch  # noqa: F401  - the reference will run: import while the child starts up
@@ -161,7 +162,7 @@ def _item_graders(
                 parts=tuple(assignment.parts_of(item, unscored=options.unscored_parts)),
                 misconceptions=tuple(assignment.misconceptions[m] for m in item.misconceptions),
                 seed=seeds[item.id],
-                examples=options.examples or item.examples,
+                examples=_examples(assignment, item, options),
             ),
             session=session,
             reference=reference,
@@ -171,6 +172,10 @@ def _item_graders(
         )
         for item in graded
     ]
+
+
+def _examples(assignment: Assignment, item: Item, options: Options) -> int:
+    return assignment.examples_for(item, given=options.examples, at_least=options.examples_at_least)
 
 
 def _grade_items(

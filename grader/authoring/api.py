@@ -70,6 +70,11 @@ class Check:
     domain (the largest data set, the most epochs) that are always checked
     after the drawn ones, since drawing favours small inputs; ``labels``
     name observed values for feedback (``{"return[0]": "the loss"}``).
+    ``examples`` is how many inputs the check's input space needs, where that
+    is fewer than the rubric's ``examples:`` (a training loop of a hundred
+    epochs gains little from its hundredth data set); a rubric item's own
+    ``examples:`` still wins, and ``grade mutate`` says when a budget lets a
+    mutant through that the rubric's number would catch.
     """
 
     target: str
@@ -77,6 +82,7 @@ class Check:
     parts: tuple[Part, ...]
     labels: Mapping[str, str] = field(default_factory=dict)
     edges: tuple[Case, ...] = ()
+    examples: int | None = None
 
     def part(self, name: str) -> Part:
         for part in self.parts:

@@ -64,6 +64,17 @@ class Assignment:
     def check_for(self, item: Item) -> Check:
         return self.checks[item.check]
 
+    def examples_for(self, item: Item, *, given: int | None = None, at_least: int = 0) -> int:
+        """How many inputs an item draws: ``given`` (``grade --examples``), else the item's own
+        ``examples:``, else its check's budget where that is smaller than the rubric's, else the rubric's;
+        never fewer than ``at_least`` (``grade mutate`` checking what the budgets let through)."""
+        if given is not None:
+            return max(given, at_least)
+        budget = self.checks[item.check].examples
+        if item.examples_given or budget is None:
+            return max(item.examples, at_least)
+        return max(min(budget, item.examples), at_least)
+
     def parts_of(self, item: Item, *, unscored: bool = False) -> list[tuple[str, float]]:
         """(part name, points) for an item; the check's parts share the points if the rubric is silent.
 

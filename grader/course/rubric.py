@@ -186,8 +186,9 @@ class Item:
     points: float
     parts: tuple[tuple[str, float], ...]  # empty: the check's parts share the points equally
     misconceptions: tuple[str, ...]
-    examples: int
+    examples: int  # the item's own examples:, else the rubric's
     tolerances: dict[str, Tolerance]
+    examples_given: bool = False  # the item says examples: itself (it wins over its check's budget)
 
     @property
     def title(self) -> str:
@@ -417,6 +418,7 @@ def _build(data: dict, path: Path) -> Rubric:
             misconceptions=tuple(raw.get("misconceptions", ())),
             examples=int(raw.get("examples", examples)),
             tolerances=_tolerances(tolerances, raw.get("tolerances")),
+            examples_given="examples" in raw,
         )
         for raw in data["items"]
     )

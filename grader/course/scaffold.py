@@ -201,7 +201,7 @@ solution_notebook: "../reference/@PACKAGE@/solution.ipynb"
 # `grade --seed N` overrides it for one run.
 seed: 1
 
-# How many inputs are drawn per item (an item may set its own `examples:`).
+# How many inputs are drawn per item (an item may set its own `examples:`; a check may ask fewer).
 # `grade --examples N` overrides it for one run.
 examples: 100
 

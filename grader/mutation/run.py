@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -28,6 +29,9 @@ from ..errors import GraderError, RubricError
 from ..result import Mutant, MutantVerdict, MutationReport
 from ..sandbox.launch import BUBBLEWRAP, DEVICES
 from .operators import OPERATORS, OPTIONAL, caller_objects, callers, functions_of, mutants, operators_for
+
+if TYPE_CHECKING:
+    from ..course.assignment import Assignment
 
 
 def equivalents_path(rubric: Rubric) -> Path:
@@ -52,7 +56,8 @@ def load_equivalents(rubric: Rubric) -> dict[str, dict[str, str]]:
     return found
 
 
-_Task = tuple[str, str, tuple[str, ...] | None, str, str]  # notebook, rubric, items (None: all), device, sandbox
+# notebook, rubric, items (None: all), device, sandbox, the fewest examples an item may draw
+_Task = tuple[str, str, tuple[str, ...] | None, str, str, int]
 
 
 def _grade(args: _Task) -> dict[str, tuple[float, float, tuple[str, ...]]]:
@@ -63,7 +68,7 @@ def _grade(args: _Task) -> dict[str, tuple[float, float, tuple[str, ...]]]:
     from ..grading import Options, grade_notebook
     from ..judging.plans import default_directory
 
-    notebook, assignment, items, device, sandbox = args
+    notebook, assignment, items, device, sandbox, at_least = args
     report = grade_notebook(
         notebook,
         Options(
@@ -73,6 +78,7 @@ def _grade(args: _Task) -> dict[str, tuple[float, float, tuple[str, ...]]]:
             items=items,
             unscored_parts=True,
             plan_cache=default_directory(),
+            examples_at_least=at_least,
         ),
     )
     return {
@@ -107,12 +113,13 @@ def run(
     }
     with tempfile.TemporaryDirectory(prefix="grader-mutants-") as scratch:
         baseline_notebook = _write_notebook(Path(scratch), "solution", solution, None)
-        tasks: list[_Task] = [(baseline_notebook, str(rubric_path), None, device, sandbox)]
+        tasks: list[_Task] = [(baseline_notebook, str(rubric_path), None, device, sandbox, 0)]
         for number, mutant in enumerate(made):
             path = _write_notebook(Path(scratch), f"mutant-{number}", solution, mutant.source)
-            tasks.append((path, str(rubric_path), covering[mutant.function], device, sandbox))
+            tasks.append((path, str(rubric_path), covering[mutant.function], device, sandbox, 0))
         results = _grade_all(tasks, rubric, jobs=jobs, progress=progress)
-    verdicts, warnings = _verdicts(made, results, covering, load_equivalents(rubric), functions, operators)
+        verdicts, warnings = _verdicts(made, results, covering, load_equivalents(rubric), functions, operators)
+        warnings += _budget_escapes(rubric, course, verdicts, tasks, jobs=jobs)
     return MutationReport(
         assignment=rubric.assignment,
         verdicts=tuple(verdicts),
@@ -120,6 +127,38 @@ def run(
         time_s=time.monotonic() - started,
         warnings=tuple(warnings),
     )
+
+
+def _budget_escapes(
+    rubric: Rubric, course: Assignment, verdicts: list[MutantVerdict], tasks: list[_Task], *, jobs: int
+) -> list[str]:
+    """Survivors that an item drawing fewer inputs than the rubric's ``examples:`` (its check's budget,
+    or its own number) let through: each is graded once more with at least the rubric's number, and
+    every one that is then killed is named. ``tasks``: the solution's, then each mutant's."""
+    budgets = {
+        item.id: course.examples_for(item) for item in rubric.items if course.examples_for(item) < rubric.examples
+    }
+    baseline, mutant_tasks = tasks[0], tasks[1:]
+    again = [
+        (verdict, task[:5] + (rubric.examples,))
+        for verdict, task in zip(verdicts, mutant_tasks, strict=True)
+        if verdict.status == "survived" and budgets.keys() & set(verdict.covered)
+    ]
+    if not again:
+        return []
+    results = _grade_all(
+        [baseline[:5] + (rubric.examples,)] + [task for _, task in again], rubric, jobs=jobs, progress=None
+    )
+    escapes = []
+    for (verdict, _task), result in zip(again, results[1:], strict=True):
+        killed_by = [item for item, (score, top, _) in result.items() if score < top - 1e-9]
+        if killed_by:
+            shown = ", ".join(f"{item} ({budgets[item]} examples)" for item in killed_by if item in budgets)
+            escapes.append(
+                f"{verdict.mutant.id} survives only through the example budget of {shown or ', '.join(killed_by)}: "
+                f"with {rubric.examples} examples {', '.join(killed_by)} kills it"
+            )
+    return escapes
 
 
 def _solution(rubric: Rubric) -> tuple[dict, dict[str, ast.FunctionDef]]:

@@ -89,6 +89,7 @@ CHECKS = {
             ),
         ),
         labels={"return": N_("the returned loss")},
+        examples=30,  # each call runs a whole accumulation loop; grade mutate kills the same mutants with 100
     ),
     "consistency": Check(
         "consistency_loss",

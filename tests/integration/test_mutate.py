@@ -62,6 +62,11 @@ def test_a_weakened_rubric_scores_lower_and_the_survivors_name_what_it_ignores(g
     # One example (hypothesis's simplest: zeros) cannot tell x @ w - b from x @ w + b.
     assert "predict_no_grad/arithmetic/0" in survivors
     assert report["items"]["e5.no_grad"]["survived"] >= 1
+    # ... and the rubric's 100 examples can: the report says it is the item's budget that lets it through.
+    assert (
+        "predict_no_grad/arithmetic/0 survives only through the example budget of e5.no_grad (1 examples): "
+        "with 100 examples e5.no_grad kills it" in report["warnings"]
+    )
 
     # The text report, on the one mutant it is about.
     text = grade("mutate", weak, "--function", "sgd_step_", "--operator", "drop_grad_clearing", "-q")
