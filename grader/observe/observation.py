@@ -20,6 +20,7 @@ checked. Facts are keyed by path, for example::
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -139,7 +140,7 @@ class _Decoder:
         values: np.ndarray | None = None
         if "b" in spec and dtype in _NUMPY:
             data = self.blobs[int(spec["b"])]
-            numel = int(np.prod(shape, dtype=np.int64))
+            numel = math.prod(shape)
             if len(data) != numel * _ITEMSIZE[dtype]:
                 raise ObservationError("tensor bytes do not match shape and dtype")
             values = np.frombuffer(data, dtype=_NUMPY[dtype]).reshape(shape)
