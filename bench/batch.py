@@ -8,6 +8,10 @@ then prints:
 
 - notebooks per minute of `grade batch --jobs N` (stored plans warm: one
   notebook graded first, untimed, as any second batch of a course would be);
+- the floor: the same rate if grading cost nothing but the students' own
+  functions, called directly on the inputs the stored plans hold, in one warm
+  process per core (the notebook executed and the arguments built untimed);
+  and the batch's rate as a share of it;
 - the per-notebook cost next to executing the same notebook's code alone in a
   warm process (torch already imported), and where a grading's time goes
   (from the reports' timings);
@@ -127,6 +131,58 @@ print(json.dumps(times))
     return statistics.mean(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
+def floor_seconds(samples: list[str], plans: Path) -> dict[str, float]:
+    """Per sample: seconds its rubric's functions take on the stored plans' inputs, called directly in one
+    warm process (the notebook executed there first, untimed; building the arguments untimed too)."""
+    code = r"""
+import contextlib, io, json, sys, time
+import torch
+torch.set_num_threads(1)
+from grader.child import probe
+from grader.course.assignment import with_reference
+from grader.grading import read_with_rubric
+from grader.judging.plans import PlanStore
+from grader.judging.search import item_seed
+from grader.notebook import to_python
+plans_dir, paths = sys.argv[1], sys.argv[2:]
+seconds = {}
+for path in paths:
+    notebook, rubric = read_with_rubric(path, assignment=None, guess=True)
+    assignment, store = with_reference(rubric), PlanStore(__import__("pathlib").Path(plans_dir), rubric)
+    namespace = {"__name__": "__main__"}
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        for _, source in to_python(notebook.cells):
+            try:
+                exec(compile(source, "<cell>", "exec"), namespace)
+            except BaseException:
+                pass
+    total = 0.0
+    for item in rubric.items:
+        fn = namespace.get(item.target)
+        key = store.key(item, seed=item_seed(rubric.seed, item.id), examples=assignment.examples_for(item))
+        entries = store.load(key) or []
+        if not callable(fn):
+            continue
+        for entry in entries:
+            header, blobs = entry.request
+            values = [probe._build(spec, blobs, "cpu")[0] for spec in header["args"]]
+            probe.reset_state(int(header.get("seed", 0)))
+            started = time.perf_counter()
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                try:
+                    fn(*values)
+                except BaseException:
+                    pass
+            total += time.perf_counter() - started
+    seconds[path] = total
+print(json.dumps(seconds))
+"""
+    paths = [str(SAMPLES / name) for name in samples]
+    done = subprocess.run([sys.executable, "-c", code, str(plans), *paths], capture_output=True, text=True, check=True)
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    return {Path(path).name: value for path, value in found.items()}
+
+
 def alone(samples: list[str], plans: Path) -> dict[str, list[tuple[str, str, float]]]:
     verdicts = {}
     env = {**os.environ, "GRADER_CACHE_DIR": str(plans)}
@@ -216,6 +272,9 @@ def main() -> None:
         ]
         per_notebook = elapsed * args.jobs / args.notebooks
         warm = warm_execution(samples)
+        floors = floor_seconds(samples, plans)
+        floor_total = sum(floors[made[student]] for student in made)  # one core's seconds for the whole class
+        floor_rate = args.notebooks / (floor_total / args.jobs) * 60  # on as many cores as the batch had
         notebook_s = statistics.mean(r["timings"]["notebook"] for r in records.values())
         items_s = statistics.mean(r["timings"]["total"] - r["timings"]["notebook"] for r in records.values())
         print(
@@ -223,6 +282,11 @@ def main() -> None:
             f"{os.cpu_count()} CPUs"
         )
         print(f"local batch         {elapsed:7.1f} s   {rate:6.1f} notebooks/min   (goal: 150/min)")
+        print(
+            f"floor               {floor_total / args.jobs:7.1f} s   {floor_rate:6.1f} notebooks/min   (the students' "
+            f"functions alone on the same inputs, one warm process per core); the batch reaches "
+            f"{rate / floor_rate:.2f} x the floor (goal: 0.8)"
+        )
         print(f"per notebook        {per_notebook:7.2f} s of a worker's time")
         print(f"  starting the sandbox and running the cells {notebook_s:.2f} s, the rubric's items {items_s:.2f} s")
         print(f"warm execution      {warm:7.3f} s   (the notebook's cells alone, torch imported)")
