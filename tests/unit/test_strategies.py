@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -96,3 +97,24 @@ def test_a_domain_smaller_than_the_example_count_is_exhausted_not_an_error():
 
     assert run_examples(st.integers(0, 4), distinct, max_examples=100, seed=1) is None
     assert seen == {0, 1, 2, 3, 4}
+
+
+def test_the_engines_shrink_budget_stops_hypothesis_at_once_keeping_the_smallest_failure_so_far():
+    """The engine ends a long shrink by raising a BaseException from its test: hypothesis must pass it on at once,
+    not shrink it as another failure, and the failures seen until then only ever get smaller."""
+    from grader.judging.engine import _Enough
+    from grader.judging.search import run_examples
+
+    failing: list[int] = []
+
+    def test(value: int) -> None:
+        if failing and len(failing) >= 5:
+            raise _Enough()
+        if value > 10:
+            failing.append(value)
+            raise ValueError(value)
+
+    with pytest.raises(_Enough):
+        run_examples(st.integers(0, 10**9), test, max_examples=100, seed=3)
+    assert len(failing) == 5
+    assert failing == sorted(failing, reverse=True) and failing[-1] < failing[0]
