@@ -17,6 +17,7 @@ import os
 import platform
 import re
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -102,6 +103,7 @@ def _grade(
     from .observe.reference import ReferenceRunner
     from .result import Report
 
+    importing: threading.Thread | None = None
     try:
         assignment = with_reference(rubric)
         base_seed = rubric.seed if options.seed is None else options.seed
@@ -118,6 +120,8 @@ def _grade(
             for item in graded
         ):
             import torch  # noqa: F401  - the reference will run: import while the child starts up
+        else:
+            importing = _import_torch_meanwhile()  # the reference runs only where an item fails (to shrink)
         run = session.start(cells)
         reference = ReferenceRunner(lambda: assignment.solution, device_as=run.device, rubric=rubric.path)
         graders = _item_graders(graded, assignment, options, seeds, session, reference, notebook, run, plans)
@@ -125,6 +129,8 @@ def _grade(
         items = _grade_items(graders, ahead=1 if run.forked_workers else 0, timings=timings, progress=progress)
     finally:
         session.close()
+        if importing is not None:
+            importing.join()
     output_text, output_total, truncated = session.output
     timings["total"] = round(time.monotonic() - started, 3)
     return Report(
@@ -137,6 +143,28 @@ def _grade(
         timings=timings,
         language=shown_in,
     )
+
+
+def _import_torch_meanwhile() -> threading.Thread | None:
+    """Imports torch on a thread of its own, while this side mostly waits for the child.
+
+    With every plan stored, the reference runs only where an item fails, to shrink; it then needs torch,
+    whose import (seconds) would otherwise wait until that item's turn. An error here is left for the
+    import that needs it to raise, on the grading's own thread. The grading joins the thread before it
+    returns: an interpreter must not exit under an import half done.
+    """
+    if "torch" in sys.modules:
+        return None
+
+    def importing() -> None:
+        try:
+            import torch  # noqa: F401
+        except BaseException:
+            pass
+
+    thread = threading.Thread(target=importing, name="grader-import-torch", daemon=True)
+    thread.start()
+    return thread
 
 
 def _item_graders(

@@ -16,7 +16,14 @@ same error and stops the batch with its one line.
 
 from __future__ import annotations
 
-import torch
+import signal
+
+# Ctrl-C in the TA's terminal reaches the whole process group, this server too, which may still be importing
+# torch: the batch handles it (it stops its workers, says where the results are), and a traceback from here
+# would follow its one line. The server ignores SIGINT once it serves, and so do the workers it forks.
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+import torch  # noqa: E402
 
 torch.set_num_threads(1)
 

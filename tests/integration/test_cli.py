@@ -62,7 +62,9 @@ def test_json_report_records_provenance(grade_json):
     assert env["grader_version"] and env["torch"] and env["device"] == "cpu"
     assert env["seed"] == 20261126
     assert env["examples_per_item"] == 100
-    assert all(item["examples"] >= 80 for item in report["items"])  # hypothesis dedupes a few
+    budgets = {"e7.train_logreg": 20}  # the training loop's check asks for fewer (Check(examples=20))
+    for item in report["items"]:  # hypothesis dedupes a few; the fixed edge cases come on top
+        assert budgets.get(item["id"], 100) * 0.8 <= item["examples"] <= budgets.get(item["id"], 100) + 5, item
 
 
 def error_line(done) -> str:
