@@ -20,8 +20,9 @@ import signal
 
 # Ctrl-C in the TA's terminal reaches the whole process group, this server too, which may still be importing
 # torch: the batch handles it (it stops its workers, says where the results are), and a traceback from here
-# would follow its one line. The server ignores SIGINT once it serves, and so do the workers it forks.
-signal.signal(signal.SIGINT, signal.SIG_IGN)
+# would follow its one line. Ignored while preloading; then as before (the server ignores SIGINT once it
+# serves, and the workers it forks get back what was here: the interpreter's own handler).
+_SIGINT = signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 import torch  # noqa: E402
 
@@ -54,4 +55,7 @@ def _references() -> None:
             continue
 
 
-_references()
+try:
+    _references()
+finally:
+    signal.signal(signal.SIGINT, _SIGINT)

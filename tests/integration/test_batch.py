@@ -203,13 +203,29 @@ def test_a_killed_worker_and_a_killed_grader_lose_nothing_and_resume_gives_the_s
     assert grading_processes() == []
 
 
+def _as_in_a_terminal() -> None:
+    """SIGINT as a command started from a terminal has it. A shell starts a background job (``pytest … &``,
+    a CI step's ``cmd &``) with SIGINT ignored, every process started from it inherits that, and Python then
+    installs no KeyboardInterrupt handler: Ctrl-C would be ignored by design, not by the grader."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_keeps_every_finished_result_and_says_how_to_go_on(class_folder, module_plans, tmp_path):
     out = tmp_path / "grades"
     hand_ins = tmp_path / "hand-ins"
     shutil.copytree(class_folder, hand_ins)
     # Still running when Ctrl-C comes, however fast the rest of the class went.
     write_notebook(hand_ins / "zz-slow.ipynb", ["import time\ntime.sleep(6)"])
-    running = _batch(hand_ins, "--out", out, "--jobs", 2, plan_cache=module_plans, start_new_session=True)
+    running = _batch(
+        hand_ins,
+        "--out",
+        out,
+        "--jobs",
+        2,
+        plan_cache=module_plans,
+        start_new_session=True,
+        preexec_fn=_as_in_a_terminal,
+    )
     _wait_for_records(out, 1, running)
     os.killpg(running.pid, signal.SIGINT)  # what Ctrl-C in the TA's terminal sends
     stdout, stderr = running.communicate(timeout=60)
