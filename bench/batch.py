@@ -103,7 +103,7 @@ def run_batch(folder: Path, out: Path, plans: Path, extra: list[str]) -> tuple[f
     return elapsed, memory
 
 
-def warm_execution(samples: list[str]) -> float:
+def warm_execution(samples: list[str], scratch: Path) -> float:
     """Mean seconds to run a notebook's code cells in a process that has torch imported already."""
     code = r"""
 import json, sys, time, io, contextlib
@@ -127,11 +127,12 @@ for path in sys.argv[1:]:
 print(json.dumps(times))
 """
     paths = [str(SAMPLES / name) for name in samples]
-    done = subprocess.run([sys.executable, "-c", code, *paths], capture_output=True, text=True, check=True)
+    # In a folder of its own: a notebook's cells write files where they run (make_dot(...).render()).
+    done = subprocess.run([sys.executable, "-c", code, *paths], capture_output=True, text=True, check=True, cwd=scratch)
     return statistics.mean(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def floor_seconds(samples: list[str], plans: Path) -> dict[str, float]:
+def floor_seconds(samples: list[str], plans: Path, scratch: Path) -> dict[str, float]:
     """Per sample: seconds its rubric's functions take on the stored plans' inputs, called directly in one
     warm process (the notebook executed there first, untimed; building the arguments untimed too)."""
     code = r"""
@@ -178,7 +179,9 @@ for path in paths:
 print(json.dumps(seconds))
 """
     paths = [str(SAMPLES / name) for name in samples]
-    done = subprocess.run([sys.executable, "-c", code, str(plans), *paths], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(plans), *paths], capture_output=True, text=True, check=True, cwd=scratch
+    )
     found = json.loads(done.stdout.strip().splitlines()[-1])
     return {Path(path).name: value for path, value in found.items()}
 
@@ -271,8 +274,10 @@ def main() -> None:
             if [(i["id"], i["status"], i["score"]) for i in r["items"]] != verdicts_alone[made[s]]
         ]
         per_notebook = elapsed * args.jobs / args.notebooks
-        warm = warm_execution(samples)
-        floors = floor_seconds(samples, plans)
+        cells_here = scratch_path / "cells"
+        cells_here.mkdir()
+        warm = warm_execution(samples, cells_here)
+        floors = floor_seconds(samples, plans, cells_here)
         floor_total = sum(floors[made[student]] for student in made)  # one core's seconds for the whole class
         floor_rate = args.notebooks / (floor_total / args.jobs) * 60  # on as many cores as the batch had
         notebook_s = statistics.mean(r["timings"]["notebook"] for r in records.values())
