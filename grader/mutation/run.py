@@ -135,9 +135,8 @@ def _budget_escapes(
     """Survivors that an item drawing fewer inputs than the rubric's ``examples:`` (its check's budget,
     or its own number) let through: each is graded once more with at least the rubric's number, and
     every one that is then killed is named. ``tasks``: the solution's, then each mutant's."""
-    budgets = {
-        item.id: course.examples_for(item) for item in rubric.items if course.examples_for(item) < rubric.examples
-    }
+    drawn = {item.id: course.examples_for(item) for item in rubric.items}
+    budgets = {item: count for item, count in drawn.items() if count < rubric.examples}
     baseline, mutant_tasks = tasks[0], tasks[1:]
     again = [
         (verdict, task[:5] + (rubric.examples,))
