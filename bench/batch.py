@@ -103,68 +103,44 @@ def run_batch(folder: Path, out: Path, plans: Path, extra: list[str]) -> tuple[f
     return elapsed, memory
 
 
-def warm_execution(samples: list[str], scratch: Path) -> float:
-    """Mean seconds to run a notebook's code cells in a process that has torch imported already."""
+def warm_measures(samples: list[str], plans: Path, scratch: Path) -> tuple[float, dict[str, float]]:
+    """In one process that has torch imported already, per sample: the seconds its code cells take, and
+    the floor, the seconds its rubric's functions take on the stored plans' inputs, called directly (the
+    arguments built untimed). Returns the cells' mean and the floor per sample."""
     code = r"""
-import json, sys, time, io, contextlib
+import contextlib, io, json, sys, time
+from pathlib import Path
 import torch
 torch.set_num_threads(1)
 import matplotlib
 matplotlib.use("Agg")
-from grader.notebook import read_notebook, to_python
-times = []
-for path in sys.argv[1:]:
-    cells = to_python(read_notebook(path).cells)
-    started = time.perf_counter()
-    namespace = {"__name__": "__main__"}
-    with contextlib.redirect_stdout(io.StringIO()):
-        for _, source in cells:
-            try:
-                exec(compile(source, "<cell>", "exec"), namespace)
-            except Exception:
-                pass
-    times.append(time.perf_counter() - started)
-print(json.dumps(times))
-"""
-    paths = [str(SAMPLES / name) for name in samples]
-    # In a folder of its own: a notebook's cells write files where they run (make_dot(...).render()).
-    done = subprocess.run([sys.executable, "-c", code, *paths], capture_output=True, text=True, check=True, cwd=scratch)
-    return statistics.mean(json.loads(done.stdout.strip().splitlines()[-1]))
-
-
-def floor_seconds(samples: list[str], plans: Path, scratch: Path) -> dict[str, float]:
-    """Per sample: seconds its rubric's functions take on the stored plans' inputs, called directly in one
-    warm process (the notebook executed there first, untimed; building the arguments untimed too)."""
-    code = r"""
-import contextlib, io, json, sys, time
-import torch
-torch.set_num_threads(1)
 from grader.child import probe
 from grader.course.assignment import with_reference
 from grader.grading import read_with_rubric
 from grader.judging.plans import PlanStore
 from grader.judging.search import item_seed
 from grader.notebook import to_python
-plans_dir, paths = sys.argv[1], sys.argv[2:]
-seconds = {}
+plans_dir, paths = Path(sys.argv[1]), sys.argv[2:]
+cells, floor = [], {}
 for path in paths:
     notebook, rubric = read_with_rubric(path, assignment=None, guess=True)
-    assignment, store = with_reference(rubric), PlanStore(__import__("pathlib").Path(plans_dir), rubric)
+    assignment, store = with_reference(rubric), PlanStore(plans_dir, rubric)
     namespace = {"__name__": "__main__"}
+    started = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         for _, source in to_python(notebook.cells):
             try:
                 exec(compile(source, "<cell>", "exec"), namespace)
-            except BaseException:
+            except (Exception, SystemExit):
                 pass
+    cells.append(time.perf_counter() - started)
     total = 0.0
     for item in rubric.items:
         fn = namespace.get(item.target)
-        key = store.key(item, seed=item_seed(rubric.seed, item.id), examples=assignment.examples_for(item))
-        entries = store.load(key) or []
         if not callable(fn):
             continue
-        for entry in entries:
+        key = store.key(item, seed=item_seed(rubric.seed, item.id), examples=assignment.examples_for(item))
+        for entry in store.load(key) or []:
             header, blobs = entry.request
             values = [probe._build(spec, blobs, "cpu")[0] for spec in header["args"]]
             probe.reset_state(int(header.get("seed", 0)))
@@ -172,18 +148,19 @@ for path in paths:
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
                 try:
                     fn(*values)
-                except BaseException:
+                except (Exception, SystemExit):
                     pass
             total += time.perf_counter() - started
-    seconds[path] = total
-print(json.dumps(seconds))
+    floor[path] = total
+print(json.dumps({"cells": cells, "floor": floor}))
 """
     paths = [str(SAMPLES / name) for name in samples]
+    # In a folder of its own: a notebook's cells write files where they run (make_dot(...).render()).
     done = subprocess.run(
         [sys.executable, "-c", code, str(plans), *paths], capture_output=True, text=True, check=True, cwd=scratch
     )
     found = json.loads(done.stdout.strip().splitlines()[-1])
-    return {Path(path).name: value for path, value in found.items()}
+    return statistics.mean(found["cells"]), {Path(path).name: value for path, value in found["floor"].items()}
 
 
 def alone(samples: list[str], plans: Path) -> dict[str, list[tuple[str, str, float]]]:
@@ -276,8 +253,7 @@ def main() -> None:
         per_notebook = elapsed * args.jobs / args.notebooks
         cells_here = scratch_path / "cells"
         cells_here.mkdir()
-        warm = warm_execution(samples, cells_here)
-        floors = floor_seconds(samples, plans, cells_here)
+        warm, floors = warm_measures(samples, plans, cells_here)
         floor_total = sum(floors[made[student]] for student in made)  # one core's seconds for the whole class
         floor_rate = args.notebooks / (floor_total / args.jobs) * 60  # on as many cores as the batch had
         notebook_s = statistics.mean(r["timings"]["notebook"] for r in records.values())
