@@ -139,7 +139,7 @@ def _grade(
         submission=str(path),
         items=tuple(items),
         notebook=_notebook_report(notebook, run, output_total, truncated, session, rubric.assignment),
-        environment=_environment(assignment, run, base_seed, options),
+        environment=_environment(assignment, run, base_seed, options, graded),
         timings=timings,
         language=shown_in,
     )
@@ -355,9 +355,13 @@ def _error_line(error: dict | None) -> str:
     return text
 
 
-def _environment(assignment: Assignment, run: NotebookRun, seed: int, options: Options) -> Environment:
+def _environment(
+    assignment: Assignment, run: NotebookRun, seed: int, options: Options, graded: list[Item]
+) -> Environment:
     from .result import Environment
 
+    per_item = options.examples or assignment.rubric.examples
+    counts = ((item.id, _examples(assignment, item, options)) for item in graded)
     return Environment(
         grader_version=__version__,
         python=platform.python_version(),
@@ -367,7 +371,8 @@ def _environment(assignment: Assignment, run: NotebookRun, seed: int, options: O
         device=run.device,
         device_name=run.device_name,
         seed=seed,
-        examples_per_item=options.examples or assignment.rubric.examples,
+        examples_per_item=per_item,
+        examples_by_item=tuple((item, n) for item, n in counts if n != per_item),
         sandbox=BUBBLEWRAP if options.sandbox == BUBBLEWRAP else "none (no isolation: --sandbox none)",
         rubric_sha256=assignment.rubric.sha256,
     )

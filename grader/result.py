@@ -156,9 +156,17 @@ class Environment:
     examples_per_item: int
     sandbox: str
     rubric_sha256: str = ""  # the rubric file graded with: a regrade after a rubric fix shows in grade diff
+    # The items that drew another number of examples (their own `examples:` or their check's budget), in order.
+    examples_by_item: tuple[tuple[str, int], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {**self.__dict__, "examples_by_item": dict(self.examples_by_item)}
+
+    def examples_shown(self, count_text: str) -> str:
+        """``count_text`` (the per-item count in words), with the items that drew another number after it."""
+        if not self.examples_by_item:
+            return count_text
+        return count_text + " (" + ", ".join(f"{item}: {n}" for item, n in self.examples_by_item) + ")"
 
 
 @dataclass(frozen=True)

@@ -196,8 +196,10 @@ def _meta(report: Report) -> str:
             f"torch {env.torch}",
             _("device {device}").format(device=env.device),
             _("seed {seed}").format(seed=env.seed),
-            ngettext("{n} example per item", "{n} examples per item", env.examples_per_item).format(
-                n=env.examples_per_item
+            env.examples_shown(
+                ngettext("{n} example per item", "{n} examples per item", env.examples_per_item).format(
+                    n=env.examples_per_item
+                )
             ),
         ]
     )

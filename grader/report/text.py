@@ -124,8 +124,10 @@ def render_text(report: Report, *, color: bool = False, width: int = 100) -> str
             + " · "
             + _("seed {seed}").format(seed=env.seed)
             + " · "
-            + ngettext("{n} example per item", "{n} examples per item", env.examples_per_item).format(
-                n=env.examples_per_item
+            + env.examples_shown(
+                ngettext("{n} example per item", "{n} examples per item", env.examples_per_item).format(
+                    n=env.examples_per_item
+                )
             )
             + " · "
             + _("sandbox {sandbox}").format(sandbox=env.sandbox),

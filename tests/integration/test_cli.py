@@ -63,6 +63,7 @@ def test_json_report_records_provenance(grade_json):
     assert env["seed"] == 20261126
     assert env["examples_per_item"] == 100
     budgets = {"e7.train_logreg": 20}  # the training loop's check asks for fewer (Check(examples=20))
+    assert env["examples_by_item"] == budgets  # and the environment says so
     for item in report["items"]:  # hypothesis dedupes a few; the fixed edge cases come on top
         assert budgets.get(item["id"], 100) * 0.8 <= item["examples"] <= budgets.get(item["id"], 100) + 5, item
 

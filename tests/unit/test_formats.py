@@ -315,7 +315,17 @@ def test_text_report_shows_the_snippet_under_the_feedback():
     lead = "  To see it yourself, paste this into a new cell after your notebook's cells and run it:\n"
     assert lead + "    import torch\n\n    w = torch.tensor([1.0], dtype=torch.float32, requires_grad=True)\n" in text
     assert text.count(lead) == 1
-    assert "Score: 40/100" in text and "50 examples per item" in text
+    assert "Score: 40/100" in text and "50 examples per item ·" in text
+
+
+def test_the_settings_line_names_the_items_that_drew_another_number_of_examples():
+    report = make_report()
+    environment = dataclasses.replace(report.environment, examples_by_item=(("e7.train_logreg", 20),))
+    budgeted = dataclasses.replace(report, environment=environment)
+    assert "50 examples per item (e7.train_logreg: 20) ·" in " ".join(render_text(budgeted).split())
+    assert "50 examples per item (e7.train_logreg: 20)" in render_html(budgeted)
+    assert budgeted.to_dict()["environment"]["examples_by_item"] == {"e7.train_logreg": 20}
+    assert report.to_dict()["environment"]["examples_by_item"] == {}
 
 
 def test_every_format_a_student_reads_is_polish_in_a_polish_report():
