@@ -76,14 +76,18 @@ def _check(
     from ..sandbox.plain import require_plain
     from ..sandbox.session import DIED_UNDER
 
-    source = load_public_checks(rubric.public_checks, rubric.path, [item.id for item in rubric.items])
-    spoken = translations(shown_in, rubric.public_checks)
+    if rubric.public_checks is None:
+        raise RubricError(f"{rubric.path}: public_checks: this assignment has no public checks")
     # Without a sandbox, a self-check is the student's own notebook on their own machine, of any OS.
     if sandbox == NO_SANDBOX:
         require_plain()
+    # The child starts first: its start-up (importing torch) overlaps loading the checks here, which
+    # imports torch too.
     session = start_session(rubric, device=device, sandbox=sandbox, plain=sandbox == NO_SANDBOX, started=started)
     items = []
     try:
+        source = load_public_checks(rubric.public_checks, rubric.path, [item.id for item in rubric.items])
+        spoken = translations(shown_in, rubric.public_checks)
         run = session.start(to_python(notebook.cells))
         for item in rubric.items:
             if session.out_of_budget():
