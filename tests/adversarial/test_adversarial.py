@@ -1,7 +1,10 @@
 """Hostile and broken notebooks, graded in the real sandbox.
 
 Each notebook in ``notebooks/`` has an entry in ``expected.yaml`` (see there
-for the schema). Whatever a notebook does, the grader must exit normally
+for the schema). The whole corpus is graded in one ``grade batch`` (each
+notebook in a warm child forked from a zygote, as a TA grades a class); those
+in ``GRADED_ALONE`` are also graded by ``grade`` alone (a cold child, as the
+CI bot runs it). Whatever a notebook does, the grader must exit normally
 (with a report, or with its one-line error for files that are not
 notebooks), give no undeserved points, still grade the other items where
 the notebook allows, change nothing outside the sandbox, receive no
@@ -129,8 +132,87 @@ def test_every_notebook_has_an_expected_outcome():
         assert set(spec.get("items", {})) <= set(RUBRIC_ITEMS), name
 
 
+# Graded alone too (a cold child, as `grade` and the CI bot run it), besides the whole corpus in one
+# `grade batch` (warm children forked from a zygote): the notebooks that go for the process tree, the
+# file system outside the sandbox and the network, where the two paths confine differently.
+GRADED_ALONE = (
+    "kills_parent_process.ipynb",
+    "double_fork_daemon_top_level.ipynb",
+    "writes_outside_sandbox.ipynb",
+    "reads_reference_solution.ipynb",
+    "connects_to_loopback_listener.ipynb",
+)
+
+
+def _check_outcome(name: str, spec: dict, report: dict | None, error: str | None) -> None:
+    """The report (or the one-line refusal) says what expected.yaml says of the notebook."""
+    if spec.get("exit", 0) == 2:
+        assert report is None and error is not None and spec["error"] in error, error
+        return
+    assert report is not None, error
+    items = {item["id"]: item for item in report["items"]}
+    assert list(items) == RUBRIC_ITEMS
+    for item_id, item in items.items():
+        want = spec.get("items", {}).get(item_id, "passed")
+        assert (item_id, item["status"]) == (item_id, want), item["feedback"]
+    assert report["score"] <= spec.get("score_at_most", 100)
+    assert set(spec.get("limits", [])) <= limits_named(report), report["notebook"]
+    assert report["environment"]["sandbox"] == "bubblewrap"
+    assert [s for s in strings(report) if UNSAFE.search(s)] == []  # what the student wrote, escaped
+
+
+def _check_nothing_escaped(specs: list[dict], listener: dict, readme: bytes) -> None:
+    """Nothing changed outside the sandbox and nothing reached the loopback listeners."""
+    assert (ROOT / "README.md").read_bytes() == readme
+    for spec in specs:
+        for path in spec.get("untouched", []):
+            assert not Path(path).exists(), path
+    for server in listener.values():
+        assert server.connections == []
+
+
+@pytest.fixture(scope="module")
+def corpus(plan_cache, tmp_path_factory, listener):
+    """The whole corpus in one ``grade batch``, as a TA grades a class: what it printed, its reports, its pid."""
+    folder = tmp_path_factory.mktemp("corpus") / "hand-ins"
+    folder.mkdir()
+    for name, spec in EXPECTED.items():
+        shutil.copyfile(NOTEBOOKS / name, folder / name)
+        for path in spec.get("untouched", []):
+            Path(path).unlink(missing_ok=True)
+    readme = (ROOT / "README.md").read_bytes()
+    secret = f"GRADER_TEST_SECRET-{uuid.uuid4().hex}"
+    already = set(grading_processes())
+    out = folder.parent / "out"
+    args = ("batch", folder, "-o", out, "-j", 2, "-q", "-a", SHORT_LIMITS)
+    done, pid = grade_recording_pid(*args, env={"GRADER_TEST_SECRET": secret}, plan_cache=plan_cache)
+    left = set(grading_processes()) - already
+    return {"done": done, "pid": pid, "out": out, "folder": folder, "secret": secret, "readme": readme, "left": left}
+
+
+def test_the_corpus_batch_ends_normally_and_nothing_escapes_it(corpus, listener):
+    done = corpus["done"]
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert sorted(p.name for p in corpus["folder"].iterdir()) == sorted(EXPECTED)  # nothing written beside them
+    _check_nothing_escaped(list(EXPECTED.values()), listener, corpus["readme"])
+    assert corpus["left"] == set()
+    assert grader_cgroups(corpus["pid"]) == []
+    secret = corpus["secret"]
+    assert secret not in done.stdout and secret not in done.stderr
+    for path in corpus["out"].rglob("*"):
+        assert not path.is_file() or secret.encode() not in path.read_bytes(), path
+
+
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_hostile_notebook(name, plan_cache, tmp_path, listener):
+def test_hostile_notebook(name, corpus):
+    record = json.loads((corpus["out"] / "reports" / f"{Path(name).stem}.json").read_text(encoding="utf-8"))
+    rejected = record["batch"]["outcome"] == "rejected"
+    _check_outcome(name, EXPECTED[name], None if rejected else record, record.get("error"))
+
+
+@pytest.mark.parametrize("name", GRADED_ALONE)
+def test_hostile_notebook_graded_alone(name, plan_cache, tmp_path, listener):
     spec = EXPECTED[name]
     folder = tmp_path / "hand-in"
     folder.mkdir()
@@ -148,29 +230,11 @@ def test_hostile_notebook(name, plan_cache, tmp_path, listener):
 
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
     assert done.returncode == spec.get("exit", 0), done.stderr[-2000:]
-    if spec.get("exit", 0) == 2:
-        assert done.stdout == ""
-        lines = done.stderr.strip().splitlines()
-        assert len(lines) == 1 and spec["error"] in lines[0], done.stderr
-    else:
-        report = json.loads(done.stdout)
-        items = {item["id"]: item for item in report["items"]}
-        assert list(items) == RUBRIC_ITEMS
-        for item_id, item in items.items():
-            want = spec.get("items", {}).get(item_id, "passed")
-            assert (item_id, item["status"]) == (item_id, want), item["feedback"]
-        assert report["score"] <= spec.get("score_at_most", 100)
-        assert set(spec.get("limits", [])) <= limits_named(report), report["notebook"]
-        assert report["environment"]["sandbox"] == "bubblewrap"
-        assert [s for s in strings(report) if UNSAFE.search(s)] == []  # what the student wrote, escaped
+    _check_outcome(name, spec, json.loads(done.stdout), None)
     # Nothing leaked, changed, reached or left running.
     assert secret not in done.stdout and secret not in done.stderr
     assert sorted(p.name for p in folder.iterdir()) == [name]
-    assert (ROOT / "README.md").read_bytes() == readme
-    for path in spec.get("untouched", []):
-        assert not Path(path).exists(), path
-    for server in listener.values():
-        assert server.connections == []
+    _check_nothing_escaped([spec], listener, readme)
     assert set(grading_processes()) <= already
     assert grader_cgroups(pid) == []  # the other xdist worker's graders make their own meanwhile
 
