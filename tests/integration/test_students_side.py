@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -21,21 +22,94 @@ SOLUTION = ROOT / "reference" / "autograd_basics" / "solution.ipynb"
 # -- grade check ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED_CHECK))
+# Through `grade check` (the sandbox, as a student on Linux runs it): a correct sample, a wrong one and a
+# hostile one; every sample through grader.check_all() in a kernel of its own (below).
+CHECKED_BY_GRADE_CHECK = ("correct.ipynb", "wrong_accuracy_threshold_half.ipynb", "kills-every-process")
+
+
+def _check_statuses_are_expected(name: str, statuses: dict[str, str]) -> None:
+    spec = EXPECTED_CHECK[name] or {}
+    wanted = {item_id: spec.get("items", {}).get(item_id, "passed") for item_id in statuses}
+    assert statuses == wanted, name
+
+
+@pytest.mark.parametrize("name", CHECKED_BY_GRADE_CHECK)
 def test_public_checks_flag_what_they_can_see(name, grade):
     spec = EXPECTED_CHECK[name] or {}
     notebook = ROOT / spec["notebook"] if "notebook" in spec else SAMPLES / name
     done = grade("check", "-f", "json", notebook, timeout=300)
     assert "Traceback" not in done.stderr, done.stderr
     report = json.loads(done.stdout)
-    statuses = {item["id"]: item["status"] for item in report["items"]}
-    wanted = {item_id: spec.get("items", {}).get(item_id, "passed") for item_id in statuses}
-    assert statuses == wanted
+    _check_statuses_are_expected(name, {item["id"]: item["status"] for item in report["items"]})
     assert done.returncode == (0 if not spec.get("items") else 1)
     assert report["kind"] == "public self-check (not a grade)"
     later = [f for item in report["items"] for f in item["findings"] if f["status"] == "checked only at grading"]
     if not spec.get("items"):
         assert later, "what the public checks cannot decide is said so, never passed"
+
+
+# Each sample's cells in a fork of one interpreter (torch imported once), then grader.check_all(), as in a
+# student's Jupyter kernel: one JSON line per sample. The samples are ours; the hostile one is left to the
+# sandbox above.
+CHECK_EACH_IN_A_KERNEL = """
+import json, os, sys
+import torch
+samples = json.loads(sys.stdin.read())
+for name, cells in samples.items():
+    pid = os.fork()
+    if pid == 0:
+        namespace = vars(sys.modules["__main__"])
+        for cell in cells:
+            try:
+                exec(cell, namespace)
+            except Exception:
+                pass
+        import grader
+        results = grader.check_all(lang="en")
+        later = [f for item in results.items for f in item.findings if f.get("status") == "checked only at grading"]
+        statuses = {item.id: item.status for item in results.items}
+        print("RESULT", json.dumps({"name": name, "statuses": statuses, "later": len(later)}), flush=True)
+        os._exit(0)
+    os.waitpid(pid, 0)
+"""
+
+
+@pytest.fixture(scope="module")
+def checked_in_kernels(tmp_path_factory) -> dict[str, dict]:
+    samples = {
+        name: [c for c in code_cells(ROOT / spec["notebook"] if spec and "notebook" in spec else SAMPLES / name)
+               if not c.lstrip().startswith(("!", "%"))]
+        for name, spec in EXPECTED_CHECK.items()
+        if not (spec and "notebook" in spec and spec["notebook"].startswith("tests/adversarial"))
+    }  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", CHECK_EACH_IN_A_KERNEL],
+        input=json.dumps(samples),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path_factory.mktemp("kernel"),  # what the notebooks write (a rendered graph) lands there
+        env={
+            **os.environ,
+            "MPLBACKEND": "Agg",
+            "GRADER_PUBLIC_CHECKS": str(ROOT / "assignments" / "autograd-basics" / "public_checks.py"),
+        },
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = [json.loads(line.split(" ", 1)[1]) for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    by_name = {result["name"]: result for result in results}
+    assert sorted(by_name) == sorted(samples), done.stderr[-3000:]
+    return by_name
+
+
+@pytest.mark.parametrize(
+    "name", sorted(n for n, spec in EXPECTED_CHECK.items() if "adversarial" not in (spec or {}).get("notebook", ""))
+)
+def test_public_checks_in_a_kernel_flag_what_they_can_see(name, checked_in_kernels):
+    result = checked_in_kernels[name]
+    _check_statuses_are_expected(name, result["statuses"])
+    if not (EXPECTED_CHECK[name] or {}).get("items"):
+        assert result["later"], "what the public checks cannot decide is said so, never passed"
 
 
 def test_the_template_is_reported_as_not_implemented(grade):
