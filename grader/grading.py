@@ -105,6 +105,7 @@ def _grade(
 
     importing: threading.Thread | None = None
     try:
+        notebook.warnings  # noqa: B018  - the schema check, while the child starts up
         assignment = with_reference(rubric)
         base_seed = rubric.seed if options.seed is None else options.seed
         cells = to_python(notebook.cells)

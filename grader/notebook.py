@@ -7,13 +7,14 @@ anything looks at the cells: the grader never renders or trusts them.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import re
 import stat
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import NotebookError
@@ -51,9 +52,16 @@ class Notebook:
     assignment: str | None
     cells: tuple[CodeCell, ...]
     magics: tuple[Magic, ...]
-    # Each a message (English, marked for translation) and its fields: shown in the run's language,
-    # which is known only once the rubric is (grading.py formats them).
-    warnings: tuple[tuple[str, dict[str, str]], ...]
+    # The parsed document (outputs dropped), kept for the schema check, which takes a while (nbformat,
+    # jsonschema) and so runs once the child is starting (``warnings``).
+    document: dict = field(repr=False, compare=False)
+
+    @functools.cached_property
+    def warnings(self) -> tuple[tuple[str, dict[str, str]], ...]:
+        """Where the notebook does not follow the nbformat schema. Each a message (English, marked for
+        translation) and its fields: shown in the run's language, which is known only once the rubric
+        is (grading.py formats them)."""
+        return _schema_warnings(self.document)
 
 
 def read_notebook(path: str | os.PathLike[str], *, max_bytes: int = MAX_NOTEBOOK_BYTES) -> Notebook:
@@ -102,7 +110,7 @@ def read_notebook(path: str | os.PathLike[str], *, max_bytes: int = MAX_NOTEBOOK
         assignment=assignment,
         cells=tuple(code_cells),
         magics=tuple(m for c in code_cells for m in _magics(c)),
-        warnings=_schema_warnings(doc),
+        document=doc,
     )
 
 

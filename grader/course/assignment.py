@@ -29,10 +29,13 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
-from ..authoring.api import Check, Misconception
 from ..errors import AssignmentNotFound, NotebookError, RubricError
 from .rubric import Item, Rubric, load_rubric
+
+if TYPE_CHECKING:  # imported where a reference is loaded: choosing a rubric needs no hypothesis
+    from ..authoring.api import Check, Misconception
 
 # What an assignment id looks like: a file stem under rubrics/, never a path.
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -284,6 +287,8 @@ def _mapping(value: object, name: str, rubric: Rubric) -> dict:
 
 
 def _validate(assignment: Assignment) -> None:
+    from ..authoring.api import Check
+
     rubric = assignment.rubric
     seen: set[str] = set()
     for i, item in enumerate(rubric.items):

@@ -151,6 +151,19 @@ def test_notebook_without_metadata_uses_the_courses_only_assignment(grade_json, 
     assert report["score"] == 0
 
 
+def test_a_notebook_off_the_schema_is_graded_and_the_report_says_where(grade_json, tmp_path):
+    notebook = write_notebook(tmp_path / "hand_edited.ipynb", ["import torch"])
+    document = json.loads(notebook.read_text(encoding="utf-8"))
+    del document["cells"][1]["metadata"]  # as a hand edit or another tool leaves it
+    notebook.write_text(json.dumps(document), encoding="utf-8")
+    report = grade_json(notebook)
+    assert report["notebook"]["warnings"] == [
+        "the notebook does not fully follow the nbformat schema at cells/1: 'metadata' is a required property; "
+        "graded anyway"
+    ]
+    assert {item["status"] for item in report["items"]} == {"missing"}
+
+
 def test_bad_rubric_names_the_file_and_key(grade, tmp_path):
     text = (ROOT / "rubrics" / "autograd-basics.yaml").read_text()
     text = text.replace(
