@@ -106,6 +106,8 @@ class Evidence:
     # Other failing calls of the same kind, so that a variant must explain
     # them too before the mistake is named: one tiny input often fits several.
     more: tuple[tuple[Case, Observation], ...] = ()
+    # The reference's observation of each of ``more``'s calls, in the same order.
+    more_expected: tuple[Observation, ...] = ()
 
     @property
     def error(self) -> dict | None:
@@ -158,7 +160,10 @@ class Evidence:
         """Does the student's observation match ``alternative``'s on these parts (or facts)?
 
         By default the comparison covers the facts of the parts that failed
-        (none when the call itself raised).
+        (none when the call itself raised). The alternative must also differ
+        from the reference there on one of the calls at least: where the
+        mistake changes nothing (a transposed Jacobian of one input and one
+        output), behaving like it says nothing.
         """
         if facts is not None:
             patterns = tuple(facts)
@@ -168,11 +173,15 @@ class Evidence:
             patterns = tuple(p for name in names for p in self.check.part(name).facts)
         if not patterns:
             return False
-        for case, student in ((self.case, self.student), *self.more):
+        expected: list[Observation | None] = [self.expected, *self.more_expected]
+        telling = False
+        for i, (case, student) in enumerate(((self.case, self.student), *self.more)):
             other = self.run_alternative(alternative, case)
             if other.raised or not self.same(student, other, patterns):
                 return False
-        return True
+            reference = expected[i] if i < len(expected) else None
+            telling = telling or (reference is not None and not self.same(reference, other, patterns))
+        return telling
 
 
 def like(module: str, variant: str, *parts: str) -> Callable[[Evidence], bool]:

@@ -99,7 +99,9 @@ def _tensor_from(spec: dict, blobs: list[bytes], device: str) -> torch.Tensor:
     else:
         if len(data) != numel * dtype.itemsize:
             raise ProtocolError("tensor data does not match its shape and dtype")
-        tensor = torch.frombuffer(bytearray(data), dtype=dtype).reshape(shape)
+        # A tensor of its own, never a view of the buffer: a stale .grad left by a real backward() is
+        # not a view either, and detach_() (old zero_grad code) refuses views.
+        tensor = torch.frombuffer(bytearray(data), dtype=dtype).reshape(shape).clone()
     return tensor.to(device)
 
 
@@ -442,7 +444,12 @@ def _then(action: dict, ret: Any, call: Callable[[list[Any]], Any], args: dict[s
     with torch.enable_grad():
         if op == "backward":
             target = ret
-            if action.get("index") is not None:
+            if action.get("again_summed"):
+                target = call(list(args.values()))  # the caller's arguments, in order
+                if not isinstance(target, torch.Tensor):
+                    raise TypeError(f"backward() needs a tensor, the call returned {_class_name(target)}")
+                target = target.sum()
+            elif action.get("index") is not None:
                 target = ret[action["index"]]
             if not isinstance(target, torch.Tensor):
                 raise TypeError(f"backward() needs a tensor, the call returned {_class_name(target)}")

@@ -489,6 +489,7 @@ class ItemGrader:
         expected = self._expected(verdict.example)
         mismatches = tuple(m for name in sorted(parts) for m in verdict.problems.get(name, ()))
         hits = []
+        more = [v for v in self._verdicts if v.failed & parts and v.example.key != verdict.example.key][:3]
         evidence = Evidence(
             case=verdict.example.case,
             student=verdict.student,
@@ -498,11 +499,8 @@ class ItemGrader:
             check=self.check,
             run_alternative=self._run_alternative,
             same=self._same(verdict.example.case),
-            more=tuple(
-                (v.example.case, v.student)
-                for v in self._verdicts
-                if v.failed & parts and v.example.key != verdict.example.key
-            )[:3],
+            more=tuple((v.example.case, v.student) for v in more),
+            more_expected=tuple(self._expected(v.example) for v in more),
         )
         for misconception in self.setup.misconceptions:
             if misconception.detect(evidence):

@@ -73,11 +73,18 @@ class Backward:
 
     ``grad`` is the upstream gradient (``result.backward(grad)``): a drawn one
     shows a backward that ignores it, which a tensor of ones hides.
+    ``again_summed``: the function is called once more with the same arguments
+    and ``.sum().backward()`` runs on that new result, whose upstream gradient
+    is a tensor of ones expanded from one element, as most losses pass it on:
+    a hook that writes into its gradient in place fails there. (A new call: a
+    second backward through the first result's graph is no use the exercises
+    promise.)
     """
 
     index: int | None = None
     label: str = "after backward()"  # a fact's step, translated where shown (marked in compare.py)
     grad: np.ndarray | None = None
+    again_summed: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -156,7 +163,9 @@ class Case:
         ]
         text = ", ".join(parts)
         shown = [
-            a for a in self.then if isinstance(a, PathBackward) or (isinstance(a, Backward) and a.grad is not None)
+            a
+            for a in self.then
+            if isinstance(a, PathBackward) or (isinstance(a, Backward) and (a.grad is not None or a.again_summed))
         ]
         if shown:
             text = _("{inputs}; then {steps}").format(inputs=text, steps="; ".join(describe_action(a) for a in shown))
@@ -276,6 +285,8 @@ def _encode_action(action: Action, blobs: list[bytes]) -> dict:
         spec: dict[str, Any] = {"op": "backward", "index": action.index, "label": action.label}
         if action.grad is not None:
             spec["grad"] = _tensor_spec(action.grad, blobs)
+        if action.again_summed:
+            spec["again_summed"] = True
         return spec
     if isinstance(action, PathBackward):
         return {
@@ -298,7 +309,8 @@ def _decode_action(action: dict, blobs: list[bytes]) -> Action:
     op, label = action["op"], action["label"]
     if op == "backward":
         grad = _array(action["grad"], blobs) if action.get("grad") is not None else None
-        return Backward(index=action.get("index"), label=label, grad=grad)
+        again = bool(action.get("again_summed"))
+        return Backward(index=action.get("index"), label=label, grad=grad, again_summed=again)
     if op == "path_backward":
         return PathBackward(arg=action["arg"], weights=_array(action["weights"], blobs), label=label)
     if op == "gradcheck":
@@ -309,6 +321,8 @@ def _decode_action(action: dict, blobs: list[bytes]) -> Action:
 def describe_action(action: Action) -> str:
     """What a follow-up action does, for feedback (``then x.grad = ...``)."""
     if isinstance(action, Backward):
+        if action.again_summed:
+            return _("a new call with the same arguments, then .sum().backward() on its result")
         if action.grad is None:
             return _("backward() on the result")
         return _("backward(g) on the result with g = {g}").format(g=format_array(action.grad))

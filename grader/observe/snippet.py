@@ -322,7 +322,10 @@ class _Writer:
     def action(self, action: Action, *, value_shown: bool) -> None:
         if isinstance(action, Backward):
             target = RESULT if action.index is None else f"{RESULT}[{action.index}]"
-            if action.grad is None:
+            if action.again_summed:
+                args = ", ".join(self.names[name] for name, _ in self.case.args)
+                self.lines.append(f"{self.target}({args}).sum().backward()")
+            elif action.grad is None:
                 self.lines.append(f"{target}.backward()")
             else:
                 g = self.fresh("g")

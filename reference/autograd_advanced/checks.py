@@ -41,7 +41,11 @@ CHECKS = {
         domains.grad_reverse_inputs(),
         (
             Part("value", N_("the values of x"), ("return",)),
-            Part("reversed", N_("x.grad gains −lam·g from an upstream g"), step("after backward(g)", "x.grad")),
+            Part(
+                "reversed",
+                N_("x.grad gains −lam·g from an upstream g"),
+                step("after backward(g)", "x.grad") + step("after a second call's .sum().backward()", "x.grad"),
+            ),
             Part(
                 "no_hook_left",
                 N_("a later backward through x alone"),

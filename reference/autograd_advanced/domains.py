@@ -30,6 +30,7 @@ from grader.authoring import (
 
 # A step's label names its facts ("after backward(g): x.grad") and is shown to the student.
 _AFTER_BACKWARD_G = N_("after backward(g)")
+_AFTER_SUM = N_("after a second call's .sum().backward()")
 
 
 @st.composite
@@ -45,7 +46,9 @@ def grad_reverse_inputs(draw) -> Case:
     dtype, shape = draw(float_dtypes()), draw(shapes(2))
     x, stale = draw(arrays(shape, dtype, low=-100, high=100)), draw(st.none() | arrays(shape, dtype, low=-1, high=1))
     g, w = (draw(arrays(shape, dtype, low=-2, high=2)) for _ in range(2))
-    then = (Backward(grad=g, label=_AFTER_BACKWARD_G), PathBackward("x", w))
+    # Last, a new call's sum: the upstream gradient most losses pass on (ones expanded from one element).
+    again = Backward(again_summed=True, label=_AFTER_SUM)
+    then = (Backward(grad=g, label=_AFTER_BACKWARD_G), PathBackward("x", w), again)
     return Case(args=(("x", TensorArg(x, True, grad=stale)), ("lam", draw(st.floats(0, 10)))), then=then)
 
 

@@ -58,6 +58,16 @@ _OWN = [
         like(_VARIANTS, "grad_reverse_hook_on_x", "no_hook_left"),
     ),
     (
+        "hook_writes_in_place",
+        N_("the hook writes into its gradient in place"),
+        N_(
+            "A hook must return a new gradient (lambda g: -lam * g), never change the one it receives "
+            "(g.mul_(-lam)): that tensor may be the caller's upstream gradient, shared with other paths, or "
+            "expanded from one element as .sum() passes it on, where writing into it fails."
+        ),
+        like(_VARIANTS, "grad_reverse_hook_in_place", "reversed"),
+    ),
+    (
         "create_graph_missing",
         N_("create_graph=True missing"),
         N_(

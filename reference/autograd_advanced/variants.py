@@ -27,6 +27,12 @@ def grad_reverse_hook_on_x(x, lam):
     return x.clone()
 
 
+def grad_reverse_hook_in_place(x, lam):
+    out = x.clone()
+    out.register_hook(lambda g: g.mul_(-lam))
+    return out
+
+
 def penalty_without_create_graph(critic, x):
     x = x.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x).sum(), x)

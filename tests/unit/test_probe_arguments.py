@@ -151,3 +151,27 @@ def test_a_backward_through_another_path_shows_a_hook_left_on_the_callers_tensor
     assert np.allclose(facts["bw: x.grad"].values, -0.5 * g)
     assert np.allclose(facts[f"{PathBackward.label}: x.grad"].values, -0.5 * g + w) is plain
     assert "then backward(g) on the result with g = tensor([2., 2., 2.]" in case.describe()
+
+
+@pytest.mark.parametrize("in_place", [False, True])
+def test_a_new_calls_sum_shows_a_hook_that_writes_into_its_gradient(in_place):
+    def reverse(x, lam):
+        out = x * 1.0  # its graph frees its buffers after one backward: the step calls again
+        out.register_hook((lambda g: g.mul_(-lam)) if in_place else (lambda g: -lam * g))
+        return out
+
+    x, g = np.ones(3), np.full(3, 2.0)
+    case = Case(
+        args=(("x", TensorArg(x, True)), ("lam", 0.5)),
+        then=(Backward(grad=g, label="bw"), Backward(again_summed=True, label="sum")),
+    )
+    header, blobs = case.request("fn", seed=0)
+    assert Case.from_request(header, blobs).then[1].again_summed
+    facts = observe(reverse, case).facts
+    assert np.allclose(facts["bw: x.grad"].values, -0.5 * g)  # right for an upstream g of its own
+    if in_place:
+        assert facts["sum: error"] == "RuntimeError"  # ones expanded from one element cannot be written into
+    else:
+        assert facts["sum: error"] is None
+        assert np.allclose(facts["sum: x.grad"].values, -0.5 * g - 0.5)
+    assert "a new call with the same arguments, then .sum().backward() on its result" in case.describe()
