@@ -40,9 +40,23 @@ def _cross_entropy(ev: Evidence) -> bool:
     return ev.behaves_like(_variants().linear_cross_entropy, parts=("loss", "gradients"))
 
 
+def _weight_replaced(ev: Evidence) -> bool:
+    return ev.fact("linear.weight.same_object") is False and ev.expected_fact("linear.weight.same_object") is True
+
+
 _OWN = {
     m.id: m
     for m in (
+        Misconception(
+            "weight_replaced",
+            N_("the weight replaced by a new parameter"),
+            N_(
+                "linear.weight = nn.Parameter(...) puts a new tensor into the module: whoever holds the old "
+                "one (an optimizer made before, the caller) never sees it frozen. Freeze the weight the module "
+                "already has, in place: linear.weight.requires_grad_(False)."
+            ),
+            _weight_replaced,
+        ),
         Misconception(
             "grad_not_cleared",
             N_("gradient not cleared before backward()"),
