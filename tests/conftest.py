@@ -136,6 +136,22 @@ def write_notebook(path: Path, cells: list[str], *, assignment: str | None = "au
     return path
 
 
+# The start of a script run with ``python -c`` as a stand-in for a student's Jupyter kernel.
+KERNEL_PRELUDE = """
+import json, os, sys
+
+
+def run_cells(cells):
+    \"\"\"Each cell in the kernel's __main__, as Jupyter runs them: a failing cell does not stop the rest.\"\"\"
+    namespace = vars(sys.modules["__main__"])
+    for cell in cells:
+        try:
+            exec(cell, namespace)
+        except Exception:
+            pass
+"""
+
+
 def code_cells(notebook: Path) -> list[str]:
     nb = nbformat.read(str(notebook), as_version=4)
     return [c.source for c in nb.cells if c.cell_type == "code"]

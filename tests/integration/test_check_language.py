@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from conftest import ROOT, SAMPLES, code_cells
+from conftest import KERNEL_PRELUDE, ROOT, SAMPLES, code_cells
 
 ADVANCED = ROOT / "tests" / "samples" / "autograd-advanced"
 # What no Polish `grade check` may still say in English.
@@ -76,15 +76,10 @@ def test_grade_check_in_polish_as_json_keeps_the_statuses(grade):
     assert not any("the caller" in check or "detached" in check for check in checks)
 
 
-RUN_IN_KERNEL = """
-import json, sys
-cells = json.loads(sys.argv[1])
-namespace = vars(sys.modules["__main__"])
-for cell in cells:
-    try:
-        exec(cell, namespace)
-    except Exception:
-        pass
+RUN_IN_KERNEL = (
+    KERNEL_PRELUDE
+    + """
+run_cells(json.loads(sys.argv[1]))
 import grader
 print("PL", json.dumps(str(grader.check("e7", lang="pl"))))
 print("HTML", grader.check_all(lang="pl")._repr_html_()[:80])
@@ -94,6 +89,7 @@ try:
 except ValueError as exc:
     print("NONE", exc)
 """
+)
 
 
 def test_grader_check_in_polish_in_the_live_kernel():

@@ -16,7 +16,16 @@ import sys
 import pytest
 import yaml
 
-from conftest import ROOT, STUDENT_FORMATS, assert_all_polish, assert_verdicts, batch_reports, code_cells, run_grader
+from conftest import (
+    KERNEL_PRELUDE,
+    ROOT,
+    STUDENT_FORMATS,
+    assert_all_polish,
+    assert_verdicts,
+    batch_reports,
+    code_cells,
+    run_grader,
+)
 from grader.report.diff import HEADER
 
 SAMPLES = ROOT / "tests" / "samples" / "autograd-advanced"
@@ -68,17 +77,14 @@ def test_public_checks_flag_what_they_can_see(name, grade):
     assert done.returncode == (0 if not spec.get("items") else 1)
 
 
-RUN_IN_KERNEL = """
-import json, sys
-namespace = vars(sys.modules["__main__"])
-for cell in json.loads(sys.argv[1]):
-    try:
-        exec(cell, namespace)
-    except Exception:
-        pass
+RUN_IN_KERNEL = (
+    KERNEL_PRELUDE
+    + """
+run_cells(json.loads(sys.argv[1]))
 import grader
 print(json.dumps({item.id: item.status for item in grader.check_all().items}))
 """
+)
 
 
 @pytest.mark.parametrize(("sample", "failing"), [("wrong_hook_on_caller_tensor.ipynb", {"a2.reverse"})])

@@ -12,7 +12,7 @@ import zipfile
 import pytest
 import yaml
 
-from conftest import ROOT, SAMPLES, TEMPLATE, code_cells
+from conftest import KERNEL_PRELUDE, ROOT, SAMPLES, TEMPLATE, code_cells
 
 EXPECTED_CHECK = yaml.safe_load((SAMPLES / "expected_check.yaml").read_text(encoding="utf-8"))
 EXPECTED_GRADES = yaml.safe_load((SAMPLES / "expected.yaml").read_text(encoding="utf-8"))
@@ -51,19 +51,15 @@ def test_public_checks_flag_what_they_can_see(name, grade):
 # Each sample's cells in a fork of one interpreter (torch imported once), then grader.check_all(), as in a
 # student's Jupyter kernel: one JSON line per sample. The samples are ours; the hostile one is left to the
 # sandbox above.
-CHECK_EACH_IN_A_KERNEL = """
-import json, os, sys
+CHECK_EACH_IN_A_KERNEL = (
+    KERNEL_PRELUDE
+    + """
 import torch
 samples = json.loads(sys.stdin.read())
 for name, cells in samples.items():
     pid = os.fork()
     if pid == 0:
-        namespace = vars(sys.modules["__main__"])
-        for cell in cells:
-            try:
-                exec(cell, namespace)
-            except Exception:
-                pass
+        run_cells(cells)
         import grader
         results = grader.check_all(lang="en")
         later = [f for item in results.items for f in item.findings if f.get("status") == "checked only at grading"]
@@ -72,6 +68,7 @@ for name, cells in samples.items():
         os._exit(0)
     os.waitpid(pid, 0)
 """
+)
 
 
 @pytest.fixture(scope="module")
@@ -135,21 +132,17 @@ def test_check_text_report(grade):
 
 # -- in the notebook -----------------------------------------------------------------
 
-RUN_IN_KERNEL = """
-import json, sys
-cells = json.loads(sys.argv[1])
-namespace = vars(sys.modules["__main__"])
-for cell in cells:
-    try:
-        exec(cell, namespace)
-    except Exception:
-        pass
+RUN_IN_KERNEL = (
+    KERNEL_PRELUDE
+    + """
+run_cells(json.loads(sys.argv[1]))
 import grader
 result = grader.check("e1")
 print("TEXT", str(result).replace("\\n", " | "))
 print("HTML", result._repr_html_())
 print("ALL", all(item.status == "passed" for item in grader.check_all().items))
 """
+)
 
 
 @pytest.mark.parametrize("sample, e1_passes", [("correct.ipynb", True), ("wrong_mutates_caller_tensors.ipynb", False)])
