@@ -140,7 +140,7 @@ def _grade(
         submission=str(path),
         items=tuple(items),
         notebook=_notebook_report(notebook, run, output_total, truncated, session, rubric.assignment),
-        environment=_environment(assignment, run, base_seed, options, graded),
+        environment=_environment(assignment, run, base_seed, options, graders),
         timings=timings,
         language=shown_in,
     )
@@ -357,12 +357,12 @@ def _error_line(error: dict | None) -> str:
 
 
 def _environment(
-    assignment: Assignment, run: NotebookRun, seed: int, options: Options, graded: list[Item]
+    assignment: Assignment, run: NotebookRun, seed: int, options: Options, graders: list[ItemGrader]
 ) -> Environment:
     from .result import Environment
 
     per_item = options.examples or assignment.rubric.examples
-    counts = ((item.id, _examples(assignment, item, options)) for item in graded)
+    counts = ((grader.item.id, grader.setup.examples) for grader in graders)
     return Environment(
         grader_version=__version__,
         python=platform.python_version(),

@@ -446,13 +446,12 @@ def _then(action: dict, ret: Any, call: Callable[[list[Any]], Any], args: dict[s
             target = ret
             if action.get("again_summed"):
                 target = call(list(args.values()))  # the caller's arguments, in order
-                if not isinstance(target, torch.Tensor):
-                    raise TypeError(f"backward() needs a tensor, the call returned {_class_name(target)}")
-                target = target.sum()
             elif action.get("index") is not None:
                 target = ret[action["index"]]
             if not isinstance(target, torch.Tensor):
                 raise TypeError(f"backward() needs a tensor, the call returned {_class_name(target)}")
+            if action.get("again_summed"):
+                target = target.sum()
             grad = None
             if action.get("grad") is not None:
                 grad = _tensor_from(action["grad"], blobs_in, device).to(target.dtype)
