@@ -1,14 +1,17 @@
 """The untrusted side: execute the notebook, then serve calls.
 
-Started by the trusted side with a control socket whose descriptor it is given. It runs
-the notebook's cells once, reporting each, and then becomes a small server:
+Started by the trusted side with a control socket whose descriptor it is given, or, where
+descriptors cannot travel between processes (Windows), with a loopback port to dial and the
+token to present there (``grader.sandbox.plain``). It runs the notebook's cells once,
+reporting each, and then becomes a small server:
 
 - ``open``: start a worker for one rubric item. On the CPU the worker is a
   fork of this process, so every item starts from the state the notebook
   left and nothing one item does (globals changed, grad mode left off, a
   crash) reaches another. The worker's socket goes to the trusted side over
-  the control socket. With CUDA, which does not survive ``fork()``, this
-  process serves the item itself.
+  the control socket. With CUDA, which does not survive ``fork()``, and where
+  there is no ``fork()`` or no descriptor passing, this process serves the
+  item itself, on a connection of its own (dialled, where it was dialled).
 - ``kill``: kill a worker (the trusted side's deadline passed).
 - ``quit``.
 
@@ -116,9 +119,24 @@ def _reap(conn, alive: set[int]) -> None:
             conn.send({"ev": "exited", "pid": pid, "code": os.WEXITSTATUS(status)})
 
 
-def _open_worker(conn, ctrl: socket.socket, ns: dict, device: str, *, fork: bool, alive: set[int]) -> None:
+def _dial(port: int, token: bytes) -> socket.socket:
+    """A connection to the trusted side's loopback port, introduced by the token it gave this process."""
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.sendall(token)
+    return sock
+
+
+def _open_worker(
+    conn, ctrl: socket.socket, ns: dict, device: str, *, fork: bool, alive: set[int], dial: tuple[int, bytes] | None
+) -> None:
     from .wire import Connection
 
+    if dial is not None:  # no descriptors travel here, so no fork either: a dialled inline worker
+        sock = _dial(*dial)
+        conn.send({"ev": "opened", "pid": os.getpid(), "inline": True})
+        _serve(Connection(sock), ns, device)
+        sock.close()
+        return
     ours, theirs = socket.socketpair()
     if not fork:
         conn.send({"ev": "opened", "pid": os.getpid(), "inline": True}, fds=[theirs.fileno()])
@@ -149,8 +167,14 @@ def _open_worker(conn, ctrl: socket.socket, ns: dict, device: str, *, fork: bool
     theirs.close()
 
 
-def main(control_fd: int) -> None:
+def main(control_fd: int = -1, *, port: int = 0) -> None:
     sys.argv = ["notebook.ipynb"]
+    dial = None
+    if port:
+        # Dialled before torch loads, so the trusted side is not kept waiting for it; the token
+        # leaves the environment before any of the notebook's code runs.
+        dial = (port, os.environ.pop("GRADER_CHANNEL_TOKEN", "").encode())
+        ctrl = _dial(*dial)
     import torch
 
     from . import cells
@@ -161,7 +185,8 @@ def main(control_fd: int) -> None:
         torch.set_num_interop_threads(1)
     except RuntimeError:
         pass  # forked from a warm zygote (child.zygote), which set it already
-    ctrl = socket.socket(fileno=control_fd)
+    if dial is None:
+        ctrl = socket.socket(fileno=control_fd)
     conn = Connection(ctrl)
     conn.send({"ev": "hello", "pid": os.getpid(), "torch": torch.__version__})
     load, _ = conn.recv()
@@ -176,7 +201,7 @@ def main(control_fd: int) -> None:
         os._exit(0)
     # CUDA does not survive fork(); the trusted side may also ask for inline
     # workers on the CPU (the tests do, to exercise the GPU runner's path).
-    fork = device == "cpu" and not load.get("inline")
+    fork = device == "cpu" and not load.get("inline") and dial is None
     device_name = "cpu"
     if device == "cuda":
         device_name = torch.cuda.get_device_name(0)
@@ -218,7 +243,7 @@ def main(control_fd: int) -> None:
             os._exit(0)
         op = header.get("op")
         if op == "open":
-            _open_worker(conn, ctrl, ns, device, fork=fork, alive=alive)
+            _open_worker(conn, ctrl, ns, device, fork=fork, alive=alive, dial=dial)
         elif op == "kill":
             pid = int(header["pid"])
             if pid not in alive:

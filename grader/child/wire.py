@@ -23,15 +23,15 @@ _PREFIX = struct.Struct("!II")
 # Bound once, when the child starts and before any notebook code runs: a
 # notebook that later patches json or socket methods changes nothing here.
 _dumps, _loads = json.dumps, json.loads
-_send = socket.socket.send
+_send, _recv = socket.socket.send, socket.socket.recv
 
 
 def _unavailable(*args, **kwargs):
     raise OSError("this system has no Unix socket messages")
 
 
-# Windows has neither: the trusted side imports this module there too, and starts no child
-# (grader.sandbox.plain refuses first).
+# Windows has neither, and no Unix sockets: there the two sides talk over loopback TCP
+# (grader.sandbox.plain), and a connection that carries no descriptors never calls these.
 _sendmsg = getattr(socket.socket, "sendmsg", _unavailable)
 _recvmsg = getattr(socket.socket, "recvmsg", _unavailable)
 _select = select.select
@@ -116,6 +116,11 @@ class Connection:
         self._out = bytearray()
         self._fds: list[int] = []
         self.closed = False
+        # A socket that cannot carry descriptors (loopback TCP, all Windows has) is used in non-blocking
+        # mode instead of with MSG_DONTWAIT, which Windows lacks, and never reads ancillary data.
+        self._unix = sock.family == getattr(socket, "AF_UNIX", None)
+        if not self._unix:
+            sock.setblocking(False)
 
     def fileno(self) -> int:
         return self.sock.fileno()
@@ -193,7 +198,7 @@ class Connection:
             raise FrameTimeout("deadline passed")
         if w:
             try:
-                sent = _send(self.sock, self._out, socket.MSG_DONTWAIT)
+                sent = _send(self.sock, self._out, socket.MSG_DONTWAIT) if self._unix else _send(self.sock, self._out)
             except BlockingIOError:
                 sent = 0
             except OSError as exc:
@@ -205,9 +210,12 @@ class Connection:
 
     def _read_available(self) -> None:
         try:
-            data, ancdata, _flags, _addr = _recvmsg(
-                self.sock, 1 << 20, socket.CMSG_SPACE(_MAX_FDS_PER_MESSAGE * 4), socket.MSG_DONTWAIT
-            )
+            if self._unix:
+                data, ancdata, _flags, _addr = _recvmsg(
+                    self.sock, 1 << 20, socket.CMSG_SPACE(_MAX_FDS_PER_MESSAGE * 4), socket.MSG_DONTWAIT
+                )
+            else:
+                data, ancdata = _recv(self.sock, 1 << 20), []
         except BlockingIOError:
             return
         except OSError as exc:

@@ -58,9 +58,8 @@ def check(
     reported as "checked only at grading".
 
     Without --sandbox it runs in the bubblewrap sandbox where that works, and
-    otherwise (macOS, Linux without bubblewrap) without one, saying so in one
-    line on standard error: it is your own notebook on your own machine. On
-    Windows it cannot run a notebook yet: run grader.check_all() in the notebook.
+    otherwise (macOS, Windows, Linux without bubblewrap) without one, saying so
+    in one line on standard error: it is your own notebook on your own machine.
     """
     from ..i18n import _, language
     from ..report.selfcheck import render_json, render_text

@@ -132,6 +132,7 @@ class ChildProcess:
     cgroups: Cgroups | None
     pid_namespace: bool
     info: Any = None  # bubblewrap's --info-fd, read end: the host pid of the sandbox's init
+    channel: Any = None  # where workers dial in instead of arriving as descriptors (sandbox.plain.Channel)
     host_pids: set[int] = field(default_factory=set)  # worker pids to kill, outside a pid namespace
 
     def _sandbox_init(self) -> int | None:
@@ -172,7 +173,7 @@ class ChildProcess:
         groups = [self.proc.pid]
         if not self.pid_namespace:  # inside a pid namespace its teardown takes the workers along
             groups += sorted(self.host_pids)
-        for group in groups:
+        for group in groups if hasattr(os, "killpg") else ():  # Windows: the child alone, below
             try:
                 os.killpg(group, signal.SIGKILL)
             except (ProcessLookupError, PermissionError, OSError):
@@ -189,6 +190,8 @@ class ChildProcess:
             pass
         if self.info is not None:
             self.info.close()
+        if self.channel is not None:
+            self.channel.close()
         self.control.close()
         if self.proc.stdout is not None:
             self.output.join(0.5)

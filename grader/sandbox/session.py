@@ -183,13 +183,7 @@ class Session(NotebookExecution):
                 raise OpenFailed(
                     _("no process could be started for it ({error})").format(error=str(header.get("error"))[:200])
                 )
-        fd = control.take_fd()
-        if fd is None:
-            raise WireError("no worker socket arrived")
-        sock = socket.socket(fileno=fd)
-        if sock.family != socket.AF_UNIX or sock.type != socket.SOCK_STREAM:
-            sock.close()
-            raise WireError("the worker socket is not a Unix stream socket")
+        sock = self._worker_socket(self._child, deadline)
         pid = _int(header.get("pid", 0))
         inline = bool(header.get("inline"))
         if not inline and pid > 0 and self._child is not None and not self._child.pid_namespace:
@@ -200,6 +194,20 @@ class Session(NotebookExecution):
             inline=inline,
             generation=self.starts,
         )
+
+    @staticmethod
+    def _worker_socket(child: ChildProcess, deadline: float) -> socket.socket:
+        """The opened worker's socket: dialled in (``sandbox.plain.Channel``), or passed as a descriptor."""
+        if child.channel is not None:
+            return child.channel.accept(deadline, alive=child.alive)
+        fd = child.control.take_fd()
+        if fd is None:
+            raise WireError("no worker socket arrived")
+        sock = socket.socket(fileno=fd)
+        if sock.family != socket.AF_UNIX or sock.type != socket.SOCK_STREAM:
+            sock.close()
+            raise WireError("the worker socket is not a Unix stream socket")
+        return sock
 
     def _note_event(self, header: dict) -> bool:
         """Records asynchronous events; True if the frame was one."""

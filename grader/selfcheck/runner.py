@@ -73,14 +73,10 @@ def _check(
     from ..sandbox.calls import CallOutcome, CallStream
     from ..sandbox.execution import WorkerUnavailable, budget_text
     from ..sandbox.launch import NO_SANDBOX
-    from ..sandbox.plain import require_plain
     from ..sandbox.session import DIED_UNDER
 
     if rubric.public_checks is None:
         raise RubricError(f"{rubric.path}: public_checks: this assignment has no public checks")
-    # Without a sandbox, a self-check is the student's own notebook on their own machine, of any OS.
-    if sandbox == NO_SANDBOX:
-        require_plain()
     # The child starts first: its start-up (importing torch) overlaps loading the checks here, which
     # imports torch too.
     session = start_session(rubric, device=device, sandbox=sandbox, plain=sandbox == NO_SANDBOX, started=started)

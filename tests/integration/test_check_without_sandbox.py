@@ -5,8 +5,9 @@ from PATH (a folder of links to everything else on it), and the grader's own
 process cannot import ``resource`` or ``fcntl`` (stubs first on its PYTHONPATH
 that raise ImportError; ``subprocess`` does without ``fcntl``). A
 ``sitecustomize`` there writes, as the process exits, which modules it
-imported: none of the grader's Linux-only ones (cgroups, the zygotes). The
-notebook's process has its own scrubbed environment and is not affected.
+imported: none of the grader's Linux-only ones (cgroups, the zygotes). As on
+Windows, it can also take away Unix sockets, ``fork()`` and process groups.
+The notebook's process has its own scrubbed environment and is not affected.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -37,7 +37,10 @@ NOTICE = {
 }
 
 _SITECUSTOMIZE = """\
-import atexit, os, sys
+import atexit, os, socket, sys
+
+if os.environ.get("GRADER_TEST_AS_WINDOWS"):  # what Windows lacks (the child's own environment is clean)
+    del socket.AF_UNIX, os.fork, os.killpg
 
 def _record(path):
     with open(path, "w") as handle:
@@ -130,24 +133,61 @@ def test_an_explicit_sandbox_is_refused_where_bwrap_is_missing(grade, laptop):
     assert done.stderr.strip() == REFUSED
 
 
-def test_windows_is_refused_in_one_line_before_any_child_starts(monkeypatch):
-    from grader.errors import ExitCode, SandboxError
-    from grader.i18n import language
-    from grader.sandbox import plain
+@pytest.mark.parametrize(
+    ("assignment", "sample", "statuses"),
+    [
+        ("autograd-basics", "correct", {}),
+        ("autograd-advanced", "correct", {}),
+        # os.kill(os.getpid(), 9) in sgd_step_: the worker is the notebook's process itself here, so the
+        # notebook runs again for the next item, whose worker dials in anew
+        ("autograd-basics", "kills_own_process", {"e6.sgd_step": "crashed"}),
+    ],
+)
+def test_grade_check_runs_where_descriptors_cannot_travel_as_on_windows(
+    grade, laptop, tmp_path, assignment, sample, statuses
+):
+    """What Windows lacks, taken away from the grader's process: Unix sockets, fork() and process groups.
 
-    # What plain.py sees on Windows: no Unix sockets (only its own names are replaced).
-    monkeypatch.setattr(plain, "socket", SimpleNamespace(socket=object))
-    monkeypatch.setattr(plain, "sys", SimpleNamespace(platform="win32"))
-    with pytest.raises(SandboxError) as refused:
-        plain.start_plain(output_cap=1 << 10, max_frame_bytes=1 << 10)
-    assert refused.value.exit_code == ExitCode.INTERNAL
-    assert str(refused.value) == (
-        "grade check cannot run a notebook on win32 yet: run grader.check_all() in the notebook itself, "
-        "or grade check under WSL"
-    )
-    with language("pl"), pytest.raises(SandboxError) as refused:
-        plain.require_plain()
-    assert str(refused.value) == (
-        "grade check nie umie jeszcze uruchomić notatnika w systemie win32: uruchom grader.check_all() "
-        "w samym notatniku albo użyj grade check w WSL"
-    )
+    The child then dials a loopback port and presents a token, for its control connection and for every
+    worker, which it serves itself. (A socket pair would fail here: Linux has none but Unix ones.)
+    """
+    modules = tmp_path / "modules.txt"
+    env = {**laptop, "GRADER_TEST_MODULES": str(modules), "GRADER_TEST_AS_WINDOWS": "1"}
+    notebook = SAMPLES / assignment / f"{sample}.ipynb"
+    done = grade("check", "-f", "json", "--lang", "en", "-a", assignment, notebook, env=env, timeout=600)
+    assert done.returncode == (0 if not statuses else 1), done.stderr
+    assert done.stderr.splitlines() == [NOTICE["en"]]
+    report = json.loads(done.stdout)
+    assert {item["id"]: item["status"] for item in report["items"] if item["status"] != "passed"} == statuses
+    assert len(report["items"]) == (12 if assignment == "autograd-basics" else 8)
+    imported = _modules(modules)
+    assert "grader.sandbox.plain" in imported
+    assert not imported & LINUX_ONLY
+
+
+def test_a_dialled_connection_needs_the_token(tmp_path):
+    import socket
+    import time
+
+    from grader.child.wire import Connection, WireError
+    from grader.sandbox.plain import Channel
+
+    channel = Channel()
+    try:
+        stranger = socket.create_connection(("127.0.0.1", channel.port))
+        stranger.sendall(b"0" * 32)  # the right length, not the token
+        child = socket.create_connection(("127.0.0.1", channel.port))
+        child.sendall(channel.token.encode())
+        accepted = channel.accept(time.monotonic() + 5)
+        assert stranger.recv(1) == b""  # closed unheard
+        ours, theirs = Connection(accepted), Connection(child)
+        theirs.send({"ev": "hello"}, [b"x" * 300_000])  # bigger than one write of a non-blocking socket
+        header, blobs = ours.recv(deadline=time.monotonic() + 5)
+        assert header == {"ev": "hello"} and blobs == [b"x" * 300_000]
+        with pytest.raises(WireError):
+            channel.accept(time.monotonic() + 0.3)  # nobody else dials: the deadline ends the wait
+        ours.close()
+        theirs.close()
+        stranger.close()
+    finally:
+        channel.close()
