@@ -104,9 +104,10 @@ def start_plain(*, output_cap: int, max_frame_bytes: int) -> ChildProcess:
         env["OBJC_DISABLE_INITIALIZE_FORK_SAFETY"] = "YES"
     if os.name == "nt":
         # What a Windows process needs to start at all (SYSTEMROOT for its sockets and random
-        # numbers), and the PATH that finds torch's (or conda's) DLLs.
+        # numbers), the PATH that finds torch's (or conda's) DLLs, and UTF-8 as on Linux (a print of
+        # "∂" into the pipe, an open() of a Polish text), where the ANSI code page would be the default.
         env.update({name: os.environ[name] for name in ("SYSTEMROOT", "WINDIR", "PATH") if name in os.environ})
-        env.update(TEMP=workdir, TMP=workdir, USERPROFILE=workdir)
+        env.update(TEMP=workdir, TMP=workdir, USERPROFILE=workdir, PYTHONUTF8="1")
     channel = ours = theirs = None
     if loopback_only():
         channel = Channel()
