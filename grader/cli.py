@@ -59,7 +59,17 @@ for command in (grade, batch, check, diff, export, assign, bundle, mutate, new, 
     cli.add_command(command)
 
 
+def _utf8_streams() -> None:
+    """Reports and messages hold Polish and math ("ł", "∂"): a stream in a legacy code page (Windows
+    output redirected to a file, a cp1252 PYTHONIOENCODING) writes UTF-8 instead of failing on them."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+        if encoding != "utf8" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> None:
+    _utf8_streams()
     try:
         code = cli.main(args=argv, prog_name="grade", standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -28,7 +28,10 @@ def _flat(text: str) -> str:
 
 
 def test_grade_check_in_polish(grade):
-    done = grade("check", "--lang", "pl", SAMPLES / "wrong_grad_not_cleared.ipynb", timeout=300)
+    # Into a stream whose code page has neither "ł" nor "∂", as Windows' redirected output would be:
+    # written in UTF-8 instead of failing.
+    env = {"PYTHONIOENCODING": "cp1252"}
+    done = grade("check", "--lang", "pl", SAMPLES / "wrong_grad_not_cleared.ipynb", timeout=300, env=env)
     assert done.returncode == 1, done.stderr
     assert done.stdout.startswith("Samodzielne sprawdzenie · autograd-basics · ")
     assert "\ne7.train_step: niezaliczone\n" in done.stdout
