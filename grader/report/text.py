@@ -11,6 +11,7 @@ import io
 
 from rich import box
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -57,6 +58,12 @@ def points(value: float) -> str:
     return f"{value:g}" if abs(value - round(value)) < 1e-9 else f"{value:.2f}"
 
 
+def _print_indented(console: Console, line: str) -> None:
+    """A line of prose, its wrapped continuation lines at its own indentation (not at the margin)."""
+    text = line.lstrip(" ")
+    console.print(Padding(Text(text), (0, 0, 0, len(line) - len(text))))
+
+
 def render_text(report: Report, *, color: bool = False, width: int = 100) -> str:
     buffer = io.StringIO()
     console = Console(
@@ -68,8 +75,10 @@ def render_text(report: Report, *, color: bool = False, width: int = 100) -> str
         markup=False,
         force_terminal=color,
     )
-    heading = Text(f"{report.title} · {clean(report.submission)}", style="bold")
-    console.print(heading)
+    heading = f"{report.title} · {clean(report.submission)}"
+    if len(heading) > width:  # the title, then the notebook on a line of its own (never a dangling "·")
+        heading = f"{report.title}\n{clean(report.submission)}"
+    console.print(Text(heading, style="bold"))
 
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column(_("Item"), no_wrap=True)
@@ -100,7 +109,7 @@ def render_text(report: Report, *, color: bool = False, width: int = 100) -> str
                 )
             )
             for line in clean(item.feedback).splitlines():
-                console.print(Text("  " + line))
+                _print_indented(console, "  " + line)
             code = snippet_of(item)
             if code is not None:
                 console.print(Text("  " + snippet_lead()))
@@ -112,7 +121,7 @@ def render_text(report: Report, *, color: bool = False, width: int = 100) -> str
         console.print()
         console.print(Text(_("Notebook"), style="bold"))
         for note in notes:
-            console.print(Text("  " + clean(note)))
+            _print_indented(console, "  " + clean(note))
 
     env = report.environment
     console.print()
@@ -134,7 +143,7 @@ def render_text(report: Report, *, color: bool = False, width: int = 100) -> str
             style="dim",
         )
     )
-    return buffer.getvalue()
+    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())  # no padding at line ends
 
 
 def score_line(report: Report) -> str:

@@ -318,6 +318,18 @@ def test_text_report_shows_the_snippet_under_the_feedback():
     assert "Score: 40/100" in text and "50 examples per item ·" in text
 
 
+def test_text_report_wraps_prose_at_its_own_indentation_and_pads_no_line():
+    long = "Wrong: grad (the gradient of the loss with respect to every parameter of the model, " * 3
+    failed = dataclasses.replace(make_report().items[1], feedback=long.strip() + "\n  1 of 3 elements differ")
+    report = dataclasses.replace(make_report(items=(failed,)), title=("An assignment title " * 4).strip())
+    lines = render_text(report, width=80).splitlines()
+    assert all(line == line.rstrip() for line in lines)
+    assert lines[0] == report.title and lines[1] == "student|<i>\\x1b[31m.ipynb"  # no dangling " · "
+    start = lines.index("  Wrong: grad (the gradient of the loss with respect to every parameter of the")
+    assert all(line.startswith("  ") and not line.startswith("   ") for line in lines[start + 1 : start + 3])
+    assert "    1 of 3 elements differ" in lines
+
+
 def test_the_settings_line_names_the_items_that_drew_another_number_of_examples():
     report = make_report()
     environment = dataclasses.replace(report.environment, examples_by_item=(("e7.train_logreg", 20),))
