@@ -40,6 +40,8 @@ def render_text(report: SelfCheckReport) -> str:
     from rich.table import Table
     from rich.text import Text
 
+    from .text import print_indented, unpadded
+
     buffer = io.StringIO()
     console = Console(file=buffer, width=100, color_system=None, highlight=False, markup=False, emoji=False)
     heading = _("Public self-check · {assignment} · {submission}")
@@ -59,10 +61,10 @@ def render_text(report: SelfCheckReport) -> str:
         if item.message or notes:
             console.print(Text(f"\n{item.id}: {_shown(item.status)}"))
             for line in ([item.message] if item.message else []) + notes:
-                console.print(Text(f"  {line}"))
+                print_indented(console, f"  {line}")
     closing = _(
         "These are the public checks only: grading draws many more inputs and compares with "
         "solutions you do not have. What they cannot decide is marked '{later}'."
     )
     console.print(Text("\n" + closing.format(later=_shown(LATER))))
-    return buffer.getvalue()
+    return unpadded(buffer.getvalue())

@@ -58,7 +58,12 @@ def points(value: float) -> str:
     return f"{value:g}" if abs(value - round(value)) < 1e-9 else f"{value:.2f}"
 
 
-def _print_indented(console: Console, line: str) -> None:
+def unpadded(text: str) -> str:
+    """The console's text without the spaces it pads lines with."""
+    return "".join(line.rstrip() + "\n" for line in text.splitlines())
+
+
+def print_indented(console: Console, line: str) -> None:
     """A line of prose, its wrapped continuation lines at its own indentation (not at the margin)."""
     text = line.lstrip(" ")
     console.print(Padding(Text(text), (0, 0, 0, len(line) - len(text))))
@@ -109,7 +114,7 @@ def render_text(report: Report, *, color: bool = False, width: int = 100) -> str
                 )
             )
             for line in clean(item.feedback).splitlines():
-                _print_indented(console, "  " + line)
+                print_indented(console, "  " + line)
             code = snippet_of(item)
             if code is not None:
                 console.print(Text("  " + snippet_lead()))
@@ -121,7 +126,7 @@ def render_text(report: Report, *, color: bool = False, width: int = 100) -> str
         console.print()
         console.print(Text(_("Notebook"), style="bold"))
         for note in notes:
-            _print_indented(console, "  " + clean(note))
+            print_indented(console, "  " + clean(note))
 
     env = report.environment
     console.print()
@@ -143,7 +148,7 @@ def render_text(report: Report, *, color: bool = False, width: int = 100) -> str
             style="dim",
         )
     )
-    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())  # no padding at line ends
+    return unpadded(buffer.getvalue())
 
 
 def score_line(report: Report) -> str:
