@@ -45,7 +45,10 @@ def render_text(report: SelfCheckReport) -> str:
     buffer = io.StringIO()
     console = Console(file=buffer, width=100, color_system=None, highlight=False, markup=False, emoji=False)
     heading = _("Public self-check · {assignment} · {submission}")
-    console.print(Text(heading.format(assignment=report.assignment, submission=clean(report.submission))))
+    # One line however long: the notebook's path is not broken up.
+    console.print(
+        Text(heading.format(assignment=report.assignment, submission=clean(report.submission))), soft_wrap=True
+    )
     table = Table(show_edge=False, pad_edge=False, box=None)
     for column in (_("Item"), _("Title"), _("Public checks")):
         table.add_column(column)
