@@ -305,7 +305,7 @@ def _notebook_report(
         CellReport(
             index=c.index,
             status=c.status,
-            error=clean(_error_line(c.error)),
+            error=clean(_error_line(c.error, c.index)),
             skipped_imports=tuple(clean(str(s.get("error", ""))[:200]) for s in c.skipped_imports),
         )
         for c in run.cells
@@ -346,13 +346,19 @@ def _version(package: str) -> str:
         return "?"
 
 
-def _error_line(error: dict | None) -> str:
+def _error_line(error: dict | None, cell: int) -> str:
+    """A cell's exception as Python wrote it, and where it was raised: a line of that cell, or of the
+    cell that defined the function it called."""
     if not error:
         return ""
-    text = f"{error.get('type')}: {str(error.get('message', ''))[:300]}"  # as Python wrote it
+    message = str(error.get("message", ""))
+    text = f"{error.get('type')}: {message if len(message) <= 300 else message[:299] + '…'}"
     where = error.get("where")
     if isinstance(where, dict) and where.get("line"):
-        return _("{error} (line {line})").format(error=text, line=where.get("line"))
+        place = {"error": text, "cell": where.get("cell"), "line": where["line"]}
+        if str(place["cell"]) != str(cell):
+            return _("{error} (cell {cell}, line {line})").format(**place)
+        return _("{error} (line {line})").format(**place)
     return text
 
 

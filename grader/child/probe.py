@@ -463,6 +463,9 @@ def _then(action: dict, ret: Any, call: Callable[[list[Any]], Any], args: dict[s
         elif op == "path_backward":
             x = args[action["arg"]]
             weights = _tensor_from(action["weights"], blobs_in, device).to(x.dtype)
+            # From a clean .grad: what is seen is this path's gradient alone, so a wrong gradient of
+            # the function's own backward (already observed) does not show here a second time.
+            x.grad = None
             torch.autograd.backward((x * weights).sum())
         elif op == "gradcheck":
             return _gradcheck(call, args, str(action.get("arg")))

@@ -41,7 +41,8 @@ def default_directory() -> Path:
 
 
 _PACKAGE = Path(__file__).resolve().parent.parent
-_DRAWING = ("authoring/strategies.py", "child/functions.py")
+# What draws the inputs and what observes the reference's answers: a change to either changes a plan.
+_DRAWING = ("authoring/strategies.py", "child/functions.py", "child/probe.py", "observe/case.py")
 
 
 def _version(package: str) -> str:
@@ -74,7 +75,7 @@ class PlanStore:
                 *(f"{p} {_version(p)}" for p in ("hypothesis", "numpy", "torch")),
                 f"rubric {rubric.sha256}",
                 f"reference {_tree_digest(rubric.reference)}",
-                # the drawing's building blocks, and the catalogue of functions an input may name
+                # the drawing's building blocks, the catalogue of functions an input may name, the probe
                 *(hashlib.sha256((_PACKAGE / part).read_bytes()).hexdigest() for part in _DRAWING),
             ]
         )

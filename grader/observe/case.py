@@ -89,8 +89,8 @@ class Backward:
 
 @dataclass(frozen=True, eq=False)
 class PathBackward:
-    """``(arg * weights).sum().backward()`` on a caller's tensor: a fresh path that
-    bypasses the function, so any hook left on the caller's tensor shows."""
+    """``(arg * weights).sum().backward()`` on a caller's tensor, its ``.grad`` cleared first: a
+    fresh path that bypasses the function, so any hook left on the caller's tensor shows."""
 
     arg: str
     weights: np.ndarray

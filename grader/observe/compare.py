@@ -84,7 +84,8 @@ def compare(
             continue  # an extra element shows up as a length mismatch of its parent
         difference = _difference(student.facts[path], expected.facts[path], tolerance)
         if difference is not None:
-            mismatches.append(Mismatch(path, _sentence(path, difference, student.facts[path], labels)))
+            message = student.facts.get(path + " message")  # what a step that failed said
+            mismatches.append(Mismatch(path, _sentence(path, difference, student.facts[path], labels, message)))
             broken.append(path)
     return mismatches
 
@@ -315,6 +316,8 @@ _SUFFIXES = (
 
 def describe(path: str, labels: dict[str, str]) -> str:
     """'return[1]' -> 'returned value 2' (or the check's label for it), with the step it was seen after."""
+    if path in labels:  # a label for the whole path, its step included ("gradcheck: value")
+        return _(labels[path])
     stage, _sep, base = path.rpartition(": ")
     name = _name(base, labels)
     return f"{name} {_(stage)}" if stage else name
@@ -340,7 +343,7 @@ _STEP_NAMES = (N_("another backward through x"), N_("a forward and backward pass
 _STAGES = (N_("after backward()"), N_("after another backward through x"), N_("after a forward and backward pass"))
 
 
-def _sentence(path: str, difference: _Difference, got: Fact, labels: dict[str, str]) -> str:
+def _sentence(path: str, difference: _Difference, got: Fact, labels: dict[str, str], message: Fact = None) -> str:
     stage, _sep, base = path.rpartition(": ")
     # The step the fact was seen after, as it ends a sentence's subject (" after backward()").
     after = f" {_(stage)}" if stage else ""
@@ -353,7 +356,12 @@ def _sentence(path: str, difference: _Difference, got: Fact, labels: dict[str, s
     if base.endswith("error") and stage:
         if not got:
             return _("{stage} should have failed").format(stage=_(stage))
-        return _("{step} failed with {error}").format(step=_(stage.removeprefix("after ")), error=got)
+        step = _(stage.removeprefix("after "))
+        said = message.strip().splitlines()[0] if isinstance(message, str) and message.strip() else ""
+        if said:  # its first line, as torch's errors say what went wrong there
+            said = said if len(said) <= 240 else said[:240] + "…"
+            return _("{step} failed with {error}: {message}").format(step=step, error=got, message=said)
+        return _("{step} failed with {error}").format(step=step, error=got)
     if base.endswith(".same_object"):
         owner = _name(base[: -len(".same_object")], labels)
         if got is False:

@@ -336,7 +336,7 @@ class _Writer:
             arg = dict(self.case.args).get(action.arg)
             # In x's dtype, as the probe makes them.
             weights = action.weights.astype(arg.data.dtype) if isinstance(arg, TensorArg) else action.weights
-            self.lines += [f"{w} = {tensor(weights)}", f"({x} * {w}).sum().backward()"]
+            self.lines += [f"{w} = {tensor(weights)}", f"{x}.grad = None", f"({x} * {w}).sum().backward()"]
         elif isinstance(action, ForwardBackward):
             batch = self.fresh("batch")
             module = self.names.get(action.module, action.module)

@@ -40,12 +40,13 @@ _OWN = [
     ),
     (
         "backward_wrong_grad_count",
-        N_("backward returns the wrong number of gradients"),
+        N_("backward returns the wrong gradients for forward's inputs"),
         N_(
             "backward must return one gradient per input of forward (after ctx), None for inputs that need none: "
             "forward(ctx, x, c) takes two, so return grad_x, None."
         ),
-        lambda ev: ev.step_error_mentions("incorrect number of gradients"),
+        # too many or too few; or a number (0) for c, which is no tensor: "... not a Variable"
+        lambda ev: ev.step_error_mentions("incorrect number of gradients", "forward input was not a Variable"),
     ),
     (
         "hook_on_caller_tensor",

@@ -99,3 +99,24 @@ def test_sentences_name_what_is_wrong():
         "`params[0]` was replaced by a new tensor; the caller's tensor must be updated in place",
         "`params[0].grad` was not cleared (expected None or zeros)",
     ]
+
+
+def test_a_failed_step_says_what_it_raised_and_a_label_may_name_a_whole_path():
+    student = obs(
+        **{
+            "after backward(g): error": "RuntimeError",
+            "after backward(g): error message": "function BackwardX returned a gradient different than None at "
+            "position 2, but the corresponding forward input was not a Variable\n(second line)",
+            "gradcheck: value": False,
+        }
+    )
+    expected = obs(**{"after backward(g): error": None, "gradcheck: value": True})
+    labels = {"gradcheck: value": "gradcheck's verdict"}
+    messages = [
+        m.message for m in compare(student, expected, ("after backward(g): error", "gradcheck: *"), TOL, labels)
+    ]
+    assert messages == [
+        "backward(g) failed with RuntimeError: function BackwardX returned a gradient different than None at "
+        "position 2, but the corresponding forward input was not a Variable",
+        "gradcheck's verdict is False, expected True",
+    ]

@@ -167,3 +167,12 @@ def test_inputs_limits_and_missing_functions_in_polish():
     assert killed == "proces został zabity sygnałem SIGKILL"
     # The hint came from outside the block (English); the sentence around it is Polish.
     assert missing.startswith("Notatnik nie definiuje funkcji grad_f(). It defines grad_F()")
+
+
+def test_a_cells_error_names_the_cell_it_was_raised_in_when_that_is_another_one():
+    from grader.grading import _error_line
+
+    raised_in = {"type": "RuntimeError", "message": "m" * 400, "where": {"cell": "19", "line": 9, "code": "y[i]"}}
+    with language("en"):
+        assert _error_line(raised_in, 20) == f"RuntimeError: {'m' * 299}… (cell 19, line 9)"
+        assert _error_line({**raised_in, "message": "short"}, 19) == "RuntimeError: short (line 9)"
