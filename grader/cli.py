@@ -61,11 +61,15 @@ for command in (grade, batch, check, diff, export, assign, bundle, mutate, new, 
 
 def _utf8_streams() -> None:
     """Reports and messages hold Polish and math ("ł", "∂"): a stream in a legacy code page (Windows
-    output redirected to a file, a cp1252 PYTHONIOENCODING) writes UTF-8 instead of failing on them."""
+    output redirected to a file, a cp1252 PYTHONIOENCODING) writes UTF-8 instead of failing on them,
+    and what no UTF-8 holds (a lone surrogate a submission slipped past escaping) is written escaped."""
     for stream in (sys.stdout, sys.stderr):
+        if not hasattr(stream, "reconfigure"):
+            continue
         encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
-        if encoding != "utf8" and hasattr(stream, "reconfigure"):
+        if encoding != "utf8":
             stream.reconfigure(encoding="utf-8")
+        stream.reconfigure(errors="backslashreplace")
 
 
 def main(argv: list[str] | None = None) -> None:

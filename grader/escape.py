@@ -2,7 +2,8 @@
 
 Control characters (ANSI escapes that clear a screen or rewrite a line, OSC
 clipboard writes, backspaces) and bidirectional overrides (which make text
-read differently than it is stored) are replaced by visible escapes. Newlines
+read differently than it is stored) and lone surrogates are replaced by
+visible escapes. Newlines
 and tabs stay. HTML escaping is the HTML renderer's job on top of this.
 """
 
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 import re
 
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+# ... and lone surrogates (a file name's undecodable byte, "\ud800" in a student's message), which no
+# UTF-8 file or stream can hold.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
 
 
 def _visible(match: re.Match[str]) -> str:
@@ -23,6 +26,7 @@ def clean(text: str) -> str:
 
 
 def spreadsheet_safe(text: str) -> str:
-    """A CSV cell a spreadsheet will not run as a formula (a file named ``=HYPERLINK(…)``)."""
-    text = " ".join(str(text).split())
+    """A CSV cell a spreadsheet will not run as a formula (a file named ``=HYPERLINK(…)``), and a terminal
+    that shows the file will not run as escapes."""
+    text = " ".join(clean(str(text)).split())
     return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text

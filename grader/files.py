@@ -16,13 +16,15 @@ def write_atomically(path: Path, data: str | bytes) -> None:
     """
     binary = isinstance(data, bytes)
     mode, encoding, newline = ("wb", None, None) if binary else ("w", "utf-8", "")
+    # Whatever text a submission slipped past escaping (a lone surrogate) is written escaped, never lost.
+    errors = None if binary else "backslashreplace"
     if path.exists() and not path.is_file():
-        with open(path, mode, encoding=encoding, newline=newline) as stream:
+        with open(path, mode, encoding=encoding, newline=newline, errors=errors) as stream:
             stream.write(data)
         return
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
     try:
-        with open(temporary, mode, encoding=encoding, newline=newline) as handle:
+        with open(temporary, mode, encoding=encoding, newline=newline, errors=errors) as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())

@@ -283,6 +283,12 @@ def missing_hint(target: str, notebook: Notebook, run: NotebookRun, targets: tup
                 return " " + _("Cell {cell} defines it, but running that cell failed ({why}).").format(
                     cell=cell.index, why=why
                 )
+    rebound = _rebound_after_definition(target, notebook, statuses)
+    if rebound is not None:
+        return " " + _(
+            "Cell {cell} defines it, but cell {later} then gives the name {target} another value, so no function "
+            "of that name is left when the notebook ends."
+        ).format(cell=rebound[0], later=rebound[1], target=target)
     candidates = sorted(run.defined - set(targets))  # another graded function is not a typo of this one
     same_but_case = [name for name in candidates if name.lower() == target.lower()]
     hint = same_but_case or difflib.get_close_matches(target, candidates, n=1, cutoff=0.75)
@@ -293,6 +299,22 @@ def missing_hint(target: str, notebook: Notebook, run: NotebookRun, targets: tup
     if run.stopped:
         return " " + _("Execution stopped early: {why}.").format(why=run.stopped)
     return ""
+
+
+def _rebound_after_definition(target: str, notebook: Notebook, statuses: dict) -> tuple[int, int] | None:
+    """(the cell that ran ``def target``, a later cell that binds the name anew), when the source shows one:
+    a lecture's plotting cell copied as it is (``f1 = random.randint(…)``) after the student's function."""
+    defines = re.compile(rf"^\s*(?:async\s+)?def\s+{re.escape(target)}\s*\(", re.M)
+    binds = re.compile(rf"^\s*(?:for\s+)?{re.escape(target)}\s*(?:=(?!=)|,|\bin\b)", re.M)
+    defined_in = [
+        c.index
+        for c in notebook.cells
+        if defines.search(c.source) and getattr(statuses.get(c.index), "status", "") == "ok"
+    ]
+    if not defined_in:
+        return None
+    later = [c.index for c in notebook.cells if c.index > defined_in[-1] and binds.search(c.source)]
+    return (defined_in[-1], later[0]) if later else None
 
 
 def _notebook_report(
@@ -351,12 +373,14 @@ def _error_line(error: dict | None, cell: int) -> str:
     cell that defined the function it called."""
     if not error:
         return ""
+    from .judging.feedback import error_place
+
     message = str(error.get("message", ""))
     text = f"{error.get('type')}: {message if len(message) <= 300 else message[:299] + '…'}"
     where = error.get("where")
     if isinstance(where, dict) and where.get("line"):
-        place = {"error": text, "cell": where.get("cell"), "line": where["line"]}
-        if str(place["cell"]) != str(cell):
+        place = {"error": text, **error_place(where)}
+        if str(where.get("cell")) != str(cell):
             return _("{error} (cell {cell}, line {line})").format(**place)
         return _("{error} (line {line})").format(**place)
     return text

@@ -17,6 +17,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .child.magics import BODY_RUNS, LINE_RUNS
 from .errors import NotebookError
 from .i18n import N_
 
@@ -172,6 +173,9 @@ def _magics(cell: CodeCell) -> list[Magic]:
         sigil, rest = match.groups()
         if sigil == "%%" and number != 1:
             continue
+        name, _sep, statement = rest.strip().partition(" ")
+        if (sigil == "%%" and name in BODY_RUNS) or (sigil == "%" and name in LINE_RUNS and statement.strip()):
+            continue  # its Python runs (a %%time cell that defines the functions): not a magic left unrun
         kind = {"!": "shell", "%": "line_magic", "%%": "cell_magic"}[sigil]
         text = (sigil + rest).strip()
         found.append(Magic(cell=cell.index, line=number, kind=kind, text=text[:300]))

@@ -130,6 +130,8 @@ def retain_grad_missing(ev: Evidence) -> bool:
 
 
 def update_in_graph(ev: Evidence) -> bool:
+    if parameter_assigned(ev):
+        return False
     if ev.error_mentions(LEAF_IN_PLACE, "cannot assign", "can't be assigned"):
         return True
     for path, fact in ev.student.facts.items():
@@ -144,22 +146,36 @@ def update_in_graph(ev: Evidence) -> bool:
     return False
 
 
+def parameter_assigned(ev: Evidence) -> bool:
+    """``linear.weight = linear.weight - lr * grad``: a plain tensor put where a module holds its
+    nn.Parameter, which the module refuses ("cannot assign ... as parameter 'weight'")."""
+    return ev.error_mentions("as parameter") and ev.error_mentions("cannot assign")
+
+
 def rebinding(ev: Evidence) -> bool:
+    """The update never reached the caller's tensors: a tensor replaced by a new one, or, the step
+    seen whole, not one of the tensors the reference moved changed at all.
+
+    Only the whole step counts: one tensor left as it was while the others moved
+    (a bias forgotten) is a wrong formula, not this. From the outside, a local
+    rebinding (``p = p - lr * p.grad``) and a gradient cleared before the update
+    used it look the same; the fix names both.
+    """
     if ev.error is not None or update_in_graph(ev):
         return False
     for path, fact in ev.student.facts.items():
         if path.endswith(".same_object") and fact is False and ev.expected_fact(path) is True:
             return True
+    moved = []  # of the tensors the reference moved: whether the student's did move too
     for path, before in ev.initial_values().items():
         got, want = ev.fact(path), ev.expected_fact(path)
         if not (isinstance(got, TensorFact) and isinstance(want, TensorFact)):
             continue
         if got.values is None or want.values is None or got.values.shape != before.shape:
             continue
-        reference_moved = not np.array_equal(want.values, before)
-        if reference_moved and np.array_equal(got.values, before):
-            return True
-    return False
+        if not np.array_equal(want.values, before):
+            moved.append(not np.array_equal(got.values, before))
+    return bool(moved) and not any(moved)
 
 
 def grad_left_after_step(ev: Evidence) -> bool:
@@ -234,13 +250,27 @@ MISCONCEPTIONS = {
         ),
         Misconception(
             "rebinding",
-            N_("rebinding p = p - lr * p.grad instead of updating in place"),
+            N_("the update never reaches the caller's tensors"),
             N_(
                 "`p = p - lr * p.grad` creates a new tensor and binds the name p to it; the caller's "
                 "tensor (the one the model and optimizer hold) does not change. Change the tensor "
-                "itself: `with torch.no_grad(): p -= lr * p.grad` (or p.sub_(lr * p.grad))."
+                "itself: `with torch.no_grad(): p -= lr * p.grad` (or p.sub_(lr * p.grad)). The step "
+                "also moves nothing when the gradient is cleared before the update uses it "
+                "(optimizer.zero_grad() between backward() and step(), p.grad.zero_() before p -= …): "
+                "clear it after the update, or before the next backward()."
             ),
             rebinding,
+        ),
+        Misconception(
+            "parameter_assigned",
+            N_("a new tensor assigned to a module's parameter"),
+            N_(
+                "`linear.weight = linear.weight - lr * linear.weight.grad` puts a plain tensor where the "
+                "module holds its nn.Parameter, and the module refuses it (TypeError: cannot assign … as "
+                "parameter). Update the parameter itself, in place: `with torch.no_grad(): "
+                "linear.weight -= lr * linear.weight.grad`."
+            ),
+            parameter_assigned,
         ),
         Misconception(
             "retain_grad_missing",

@@ -20,12 +20,8 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+from .magics import BODY_RUNS, LINE_RUNS
 from .probe import bounded, describe_exception
-
-# Cell magics whose body is ordinary Python that the notebook relies on
-# (a %%time cell often defines the functions being graded).
-_BODY_RUNS = {"time", "timeit", "capture", "prun"}
-_LINE_RUNS = {"time", "timeit", "prun"}
 
 
 class Shell:
@@ -49,12 +45,12 @@ class Shell:
 
     def run_line_magic(self, name: str, line: str, *args: Any, **kwargs: Any) -> None:
         self._note("line_magic", f"%{name} {line}".rstrip())
-        if name in _LINE_RUNS and line.strip():
+        if name in LINE_RUNS and line.strip():
             exec(compile(line, f"<cell {self.cell}>", "exec"), self.user_ns)
 
     def run_cell_magic(self, name: str, line: str, cell: str, *args: Any, **kwargs: Any) -> None:
         self._note("cell_magic", f"%%{name} {line}".rstrip())
-        if name in _BODY_RUNS:
+        if name in BODY_RUNS:
             run_source(cell, f"<cell {self.cell}>", self.user_ns)
 
     def magic(self, text: str) -> None:

@@ -55,15 +55,34 @@ def _resolve_device(asked: str) -> str:
     return asked
 
 
+# The modules that observe and answer, as they were before the notebook ran: restored before every
+# request, so a notebook that rebinds their names (child.probe.run_call, found in sys.modules) does not
+# change what is observed or sent.
+_PRISTINE: list[tuple[dict, dict]] = []
+_MODULES: dict = {}  # the probe and the wire by name, not looked up in sys.modules again
+
+
+def _keep_pristine(*modules) -> None:
+    _MODULES.update((module.__name__.rpartition(".")[2], module) for module in modules)
+    _PRISTINE.extend((module.__dict__, dict(module.__dict__)) for module in modules)
+
+
+def _restore_pristine() -> None:
+    for namespace, snapshot in _PRISTINE:
+        for name in [name for name in namespace if name not in snapshot]:
+            del namespace[name]
+        namespace.update(snapshot)
+
+
 def _serve(conn, ns: dict, device: str) -> None:
-    from . import probe
-    from .wire import PeerClosed
+    probe, PeerClosed = _MODULES["probe"], _MODULES["wire"].PeerClosed
 
     while True:
         try:
             header, blobs = conn.recv()
         except PeerClosed:
             return
+        _restore_pristine()
         op = header.get("op")
         if op == "end":
             return
@@ -177,8 +196,10 @@ def main(control_fd: int = -1, *, port: int = 0) -> None:
         ctrl = _dial(*dial)
     import torch
 
-    from . import cells
+    from . import cells, functions, probe, selfcheck, wire
     from .wire import Connection
+
+    _keep_pristine(probe, wire, functions, selfcheck, sys.modules[__name__])
 
     torch.set_num_threads(1)
     try:

@@ -58,6 +58,18 @@ _PLAIN_TENSORS = (torch.Tensor, torch.nn.Parameter)
 _T = torch.Tensor
 _detach, _to, _contiguous, _reshape, _view, _numpy = _T.detach, _T.to, _T.contiguous, _T.reshape, _T.view, _T.numpy
 _resolve_conj, _resolve_neg, _numel = _T.resolve_conj, _T.resolve_neg, _T.numel
+# The autograd facts, read through the C base class (a type no notebook can patch): a subclass's
+# properties (`requires_grad` that says False) or a patched torch.Tensor cannot change them.
+_BASE = torch._C.TensorBase
+_requires_grad, _is_leaf, _grad_fn, _grad, _shape, _dtype, _device, _layout, _version = (
+    _BASE.__dict__[name].__get__
+    for name in ("requires_grad", "is_leaf", "grad_fn", "grad", "shape", "dtype", "device", "layout", "_version")
+)
+_element_size = _BASE.element_size
+# What the probe calls of torch and sys, as they were before the notebook ran.
+_is_grad_enabled, _set_grad_enabled = torch.is_grad_enabled, torch.set_grad_enabled
+_autograd_backward, _gradcheck_of = torch.autograd.backward, torch.autograd.gradcheck
+_settrace, _setprofile = sys.settrace, sys.setprofile
 _GRAD_MODES: dict[str, Callable[[], Any]] = {
     "enabled": torch.enable_grad,
     "no_grad": torch.no_grad,
@@ -198,7 +210,7 @@ def _linear(spec: dict, blobs: list[bytes], device: str) -> tuple[torch.nn.Linea
 
 
 def reset_state(seed: int, device: str = "cpu") -> None:
-    torch.set_grad_enabled(True)
+    _set_grad_enabled(True)
     torch.set_default_dtype(torch.float32)
     torch.autograd.set_detect_anomaly(False)
     # torch.manual_seed would also seed every other backend it knows, at a
@@ -250,6 +262,10 @@ class _Blobs:
         return self.nodes <= MAX_NODES
 
 
+def _subclass_name(t: torch.Tensor) -> str:
+    return bounded(f"{_class_name(t)} (a subclass of torch.Tensor)", 200)
+
+
 def _class_name(obj: Any) -> str:
     cls = type(obj)
     module = getattr(cls, "__module__", "") or ""
@@ -262,20 +278,22 @@ def _class_name(obj: Any) -> str:
 def observe_tensor(t: torch.Tensor, blobs: _Blobs) -> dict:
     """Called inside ``_observing()``: a subclass's __torch_function__ is off."""
     cls = type(t)
+    grad_fn = _grad_fn(t)
     obs: dict[str, Any] = {
         "k": "tensor",
-        "cls": "Parameter" if cls is torch.nn.Parameter else ("Tensor" if cls is torch.Tensor else _class_name(t)),
-        "dtype": dtype_name(t.dtype),
-        "shape": list(t.shape),
-        "device": t.device.type,
-        "layout": str(t.layout).removeprefix("torch."),
-        "rg": bool(t.requires_grad),
-        "leaf": bool(t.is_leaf),
-        "grad_fn": bounded(type(t.grad_fn).__name__, 200) if t.grad_fn is not None else None,
+        # A subclass is never taken for a plain tensor, whatever it calls itself.
+        "cls": "Parameter" if cls is torch.nn.Parameter else ("Tensor" if cls is torch.Tensor else _subclass_name(t)),
+        "dtype": dtype_name(_dtype(t)),
+        "shape": [int(n) for n in _shape(t)],
+        "device": _device(t).type,
+        "layout": str(_layout(t)).removeprefix("torch."),
+        "rg": bool(_requires_grad(t)),
+        "leaf": bool(_is_leaf(t)),
+        "grad_fn": bounded(type(grad_fn).__name__, 200) if grad_fn is not None else None,
     }
     numel = _numel(t)
     if obs["layout"] == "strided" and obs["device"] != "meta" and numel <= MAX_NUMEL:
-        if not blobs.room_for(numel * t.element_size()):
+        if not blobs.room_for(numel * _element_size(t)):
             obs["cut"] = blobs.cut = f"more than {MAX_ANSWER_BYTES >> 20} MiB of tensor data"
             return obs
         flat = _reshape(_contiguous(_resolve_neg(_resolve_conj(_to(_detach(t), "cpu")))), -1)
@@ -342,10 +360,10 @@ def _observe_leaf(t: Any, version0: int | None, blobs: _Blobs) -> dict:
     if not isinstance(t, torch.Tensor):
         return observe_value(t, blobs)
     obs = observe_tensor(t, blobs)
-    grad = t.grad
+    grad = _grad(t)
     obs["grad"] = observe_tensor(grad, blobs) if isinstance(grad, torch.Tensor) else None
     if version0 is not None:
-        obs["ver"] = int(t._version) - version0
+        obs["ver"] = int(_version(t)) - version0
     return obs
 
 
@@ -455,7 +473,7 @@ def _then(action: dict, ret: Any, call: Callable[[list[Any]], Any], args: dict[s
             grad = None
             if action.get("grad") is not None:
                 grad = _tensor_from(action["grad"], blobs_in, device).to(target.dtype)
-            torch.autograd.backward(target, grad)
+            _autograd_backward(target, grad)
         elif op == "forward_backward":
             module = args[action["module"]]
             x = _tensor_from(action["input"], blobs_in, device)
@@ -466,7 +484,7 @@ def _then(action: dict, ret: Any, call: Callable[[list[Any]], Any], args: dict[s
             # From a clean .grad: what is seen is this path's gradient alone, so a wrong gradient of
             # the function's own backward (already observed) does not show here a second time.
             x.grad = None
-            torch.autograd.backward((x * weights).sum())
+            _autograd_backward((x * weights).sum())
         elif op == "gradcheck":
             return _gradcheck(call, args, str(action.get("arg")))
         else:
@@ -484,7 +502,7 @@ def _gradcheck(call: Callable[[list[Any]], Any], args: dict[str, Any], name: str
     def over(t: torch.Tensor) -> Any:
         return call([t if n == name else args[n] for n in names])
 
-    return bool(torch.autograd.gradcheck(over, (x,), raise_exception=False, fast_mode=True))
+    return bool(_gradcheck_of(over, (x,), raise_exception=False, fast_mode=True))
 
 
 def run_call(
@@ -519,7 +537,10 @@ def run_call(
                 try:
                     ret = fn(*values)
                 finally:
-                    grad_after = torch.is_grad_enabled()
+                    # A tracer the call installed would see (and could rewrite) what is observed next.
+                    _settrace(None)
+                    _setprofile(None)
+                    grad_after = _is_grad_enabled()
         except catch as exc:
             reply["error"] = describe_exception(exc)
         reply["grad_mode"] = grad_after
@@ -539,13 +560,15 @@ def run_call(
                     raise
                 except catch as exc:
                     step["error"] = describe_exception(exc)
+                _settrace(None)
+                _setprofile(None)
                 with _observing():
                     if value is not None:
                         step["value"] = observe_value(value, out)
                     step["args"] = {n: _observe_arg(tr, out) for n, (_, tr) in zip(names, built, strict=True)}
                 then.append(step)
             reply["then"] = then
-        torch.set_grad_enabled(True)
+        _set_grad_enabled(True)
     if out.cut is not None:
         reply["too_large"] = out.cut
     return reply, out.items

@@ -170,7 +170,17 @@ class Connection:
         return frame
 
     def take_fd(self) -> int | None:
-        return self._fds.pop(0) if self._fds else None
+        """The descriptor that came last (with the frame just read), or None; the older ones are closed."""
+        if not self._fds:
+            return None
+        fd = self._fds.pop()
+        for older in self._fds:
+            try:
+                os.close(older)
+            except OSError:
+                pass
+        self._fds.clear()
+        return fd
 
     def pump(
         self,
@@ -226,6 +236,13 @@ class Connection:
                 fds = array.array("i")
                 fds.frombytes(payload[: len(payload) - len(payload) % fds.itemsize])
                 self._fds.extend(fds)
+        # Only a worker's socket is ever expected, one at a time: a peer that floods descriptors keeps
+        # the latest few open here, never enough to run this process out of them.
+        while len(self._fds) > _MAX_FDS_PER_MESSAGE:
+            try:
+                os.close(self._fds.pop(0))
+            except OSError:
+                pass
         if not data:
             self.closed = True
             raise PeerClosed("peer closed the connection")

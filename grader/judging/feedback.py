@@ -106,6 +106,15 @@ def unavailable_result(setup: ItemSetup, reason: str) -> ItemResult:
     )
 
 
+def error_place(where: dict) -> dict[str, str]:
+    """The cell and line an error names, as the child sent them: bounded (a frame named ``<cell AAA…>``)."""
+    cell, line = str(where.get("cell")), where.get("line")
+    return {
+        "cell": _clip(cell, 12),
+        "line": str(line) if isinstance(line, int) and not isinstance(line, bool) and 0 <= line < 10**7 else "?",
+    }
+
+
 def _error_text(error: dict | None) -> str:
     """The exception as Python wrote it (never translated), and where in the notebook it was raised."""
     if not error:
@@ -117,7 +126,7 @@ def _error_text(error: dict | None) -> str:
     where = error.get("where")
     if isinstance(where, dict):
         code = str(where.get("code") or "").strip()
-        place = {"error": text, "cell": where.get("cell"), "line": where.get("line")}
+        place = {"error": text, **error_place(where)}
         if code:
             return _("{error} (cell {cell}, line {line}: `{code}`)").format(**place, code=_clip(code, 120))
         return _("{error} (cell {cell}, line {line})").format(**place)

@@ -96,7 +96,7 @@ def decode(header: dict, blobs: list[bytes] | tuple[bytes, ...], *, device_as: s
         return _Decoder(blobs, device_as).observation(header)
     except ObservationError:
         raise
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:  # int(inf)
         raise ObservationError(f"malformed observation: {exc!r}") from None
     except RecursionError:
         raise ObservationError("malformed observation: nested too deeply") from None

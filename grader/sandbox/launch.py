@@ -444,6 +444,9 @@ def _bubblewrap_launcher(
     for name in _ETC:
         args += ["--ro-bind", str(etc / name), f"/etc/{name}"]
     args += ["--proc", "/proc", "--dev", "/dev"]
+    # POSIX shared memory: a tmpfs of its own with the disk limit (the zygote mounts a fresh one per
+    # submission); /dev itself is made read-only below, so nothing outlives a submission there.
+    args += ["--size", str(confinement.disk_bytes), "--tmpfs", "/dev/shm"]
     args += ["--size", str(confinement.disk_bytes), "--tmpfs", "/tmp"]
     args += ["--size", str(confinement.disk_bytes), "--tmpfs", HOME]
     for source, inside in binds:
@@ -453,7 +456,9 @@ def _bubblewrap_launcher(
         for device in devices:
             args += ["--dev-bind-try", device, device]
         args += ["--ro-bind-try", "/sys", "/sys"]
-    args += ["--remount-ro", "/"]  # the skeleton bubblewrap built: only /tmp and the home stay writable
+    # The skeleton bubblewrap built, and /dev (device nodes stay usable): only /tmp, the home and
+    # /dev/shm stay writable, each with the disk limit.
+    args += ["--remount-ro", "/", "--remount-ro", "/dev"]
     args += ["--chdir", HOME, "--clearenv"]
     for name, value in child_environment(home=HOME, tmp="/tmp").items():
         args += ["--setenv", name, value]

@@ -1149,6 +1149,165 @@ SPECS: list[Spec] = [
             ),
         ),
     ),
+    Spec(
+        "forges_the_observation.ipynb",
+        "predict_no_grad keeps its history; a cell rebinds the probe's run_call (found in sys.modules) to report "
+        "it detached, installs a tracer that detaches the probe's `ret`, and patches torch.is_grad_enabled",
+        (
+            Replace(
+                "ex5-solution",
+                "predict_no_grad",
+                src(
+                    '''
+                    def predict_no_grad(x, w, b):
+                        """Adversarial: the prediction with its history (no torch.no_grad())."""
+                        return x @ w + b
+                    '''
+                ),
+            ),
+            Add(
+                "ex7-check",
+                "adversarial-forge-observation",
+                src(
+                    """
+                    # Adversarial: make the grader's own probe lie about predict_no_grad's result.
+                    import sys as _sys
+
+                    def _forge(original):
+                        def run_call(fn, request, blobs, *, device, catch=BaseException):
+                            reply, out = original(fn, request, blobs, device=device, catch=catch)
+                            if getattr(fn, "__name__", "") == "predict_no_grad" and isinstance(reply.get("return"), dict):
+                                reply["return"].update(rg=False, grad_fn=None, leaf=True)
+                            return reply, out
+                        return run_call
+
+                    for _name, _module in list(_sys.modules.items()):
+                        if _name.endswith("probe") and hasattr(_module, "run_call"):
+                            _module.run_call = _forge(_module.run_call)
+
+                    def _rewrite(frame, event, arg):
+                        ret = frame.f_locals.get("ret")
+                        if isinstance(ret, torch.Tensor) and ret.requires_grad:
+                            frame.f_locals["ret"] = ret.detach()
+                        return _rewrite
+
+                    def _tracer(frame, event, arg):
+                        return _rewrite if frame.f_code.co_name == "run_call" else None
+
+                    _sys.settrace(_tracer)
+                    torch.is_grad_enabled = lambda: True
+                    """
+                ),
+            ),
+        ),
+    ),
+    Spec(
+        "tensor_subclass_spoofs_facts.ipynb",
+        "predict_no_grad returns an attached result as a Tensor subclass named builtins.Tensor whose requires_grad, "
+        "grad_fn and is_leaf properties say detached; grad_f1_analytic's first tensor claims an infinite shape",
+        (
+            Replace(
+                "ex5-solution",
+                "predict_no_grad",
+                src(
+                    '''
+                    class Tensor(torch.Tensor):
+                        """Adversarial: says it is a detached leaf, whatever it is."""
+
+                        requires_grad = property(lambda self: False)
+                        grad_fn = property(lambda self: None)
+                        is_leaf = property(lambda self: True)
+
+
+                    Tensor.__module__ = "builtins"
+
+
+                    def predict_no_grad(x, w, b):
+                        """Adversarial: the prediction with its history, dressed as a detached plain tensor."""
+                        return (x @ w + b).as_subclass(Tensor)
+                    '''
+                ),
+            ),
+            Replace(
+                "ex1-solution",
+                "grad_f1_analytic",
+                src(
+                    '''
+                    class InfiniteShape(torch.Tensor):
+                        shape = property(lambda self: [float("inf")])
+
+
+                    def grad_f1_analytic(t, u):
+                        """Adversarial: the right values, the first claiming a shape of infinity."""
+                        return (2 * t.detach()).as_subclass(InfiniteShape), 1 / u.detach()
+                    '''
+                ),
+            ),
+        ),
+    ),
+    Spec(
+        "surrogates_and_descriptor_flood.ipynb",
+        "accuracy raises with a lone surrogate in its message; a cell floods the control socket with 4000 "
+        "descriptors; a cell writes into /dev and fills /dev/shm",
+        (
+            Replace(
+                "ex7-solution",
+                "accuracy",
+                src(
+                    '''
+                    def accuracy(logits, y):
+                        """Adversarial: a message no UTF-8 file can hold."""
+                        raise ValueError("bad \\ud800 \\udcff end")
+                    '''
+                ),
+            ),
+            Add(
+                "imports",
+                "adversarial-descriptor-flood",
+                src(
+                    """
+                    # Adversarial: send the grader a flood of descriptors over every Unix socket this process holds.
+                    import array as _array, os as _os, socket as _socket
+
+                    _null = _os.open("/dev/null", _os.O_RDONLY)
+                    for _name in _os.listdir("/proc/self/fd"):
+                        try:
+                            _sock = _socket.socket(fileno=_os.dup(int(_name)))
+                        except OSError:
+                            continue
+                        if _sock.family == _socket.AF_UNIX:
+                            _frame = b'{"ev":"pad"}'
+                            _frame = len(_frame).to_bytes(4, "big") + (0).to_bytes(4, "big") + _frame
+                            try:
+                                for _i in range(len(_frame)):  # one byte a message, four descriptors on each
+                                    for _ in range(80):
+                                        _sock.sendmsg([b""], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, _array.array("i", [_null] * 4))])
+                                    _sock.send(_frame[_i : _i + 1])
+                            except OSError:
+                                pass
+                        _sock.detach()
+                    """
+                ),
+            ),
+            Add(
+                "ex7-check",
+                "adversarial-dev-and-shm",
+                src(
+                    """
+                    # Adversarial: leave a file in /dev for the next notebook, fill /dev/shm.
+                    for _path, _size in (("/dev/left-behind", 1 << 20), ("/dev/shm/fill", 1 << 30)):
+                        try:
+                            with open(_path, "wb") as _f:
+                                for _ in range(_size >> 20):
+                                    _f.write(b"x" * (1 << 20))
+                        except OSError as _exc:
+                            print(_path, _exc)
+                    raise ValueError("a cell with \\ud800 in its error")
+                    """
+                ),
+            ),
+        ),
+    ),
 ]
 
 BROKEN = {

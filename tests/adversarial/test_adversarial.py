@@ -102,7 +102,7 @@ def grade_recording_pid(
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr), process.pid
 
 
-UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def strings(value):

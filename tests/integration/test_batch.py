@@ -140,6 +140,24 @@ def test_each_notebook_gets_its_record_gradebook_row_and_the_verdicts_of_grade(l
     assert stderr.count("[") >= 7 and "[7/7]" in stderr  # progress, one line per notebook off a terminal
 
 
+def test_a_file_name_no_utf_8_holds_is_graded_and_shown_escaped(module_plans, tmp_path):
+    """A byte that is not UTF-8 (and an escape) in a file name once stopped the whole batch."""
+    folder = tmp_path / "hand-ins"
+    folder.mkdir()
+    shutil.copyfile(SAMPLES / "correct.ipynb", folder / os.fsdecode(b"carol_\xff\x1b[2J.ipynb"))
+    out = tmp_path / "grades"
+    done = _batch(folder, "--out", out, plan_cache=module_plans)
+    stdout, stderr = done.communicate(timeout=600)
+    assert done.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    (row,) = _gradebook(out)
+    assert (row["score"], row["outcome"]) == ("100", "graded")
+    assert row["student"] == "carol__2J"  # an id of plain characters
+    assert "\\udcff" in row["submission"] and "\x1b" not in row["submission"]  # the path shown escaped
+    (record,) = _records(out).values()
+    assert record["score"] == 100
+
+
 def test_html_of_errors_with_script_and_ansi_contains_neither_raw(local_batch):
     _, _, _, out = local_batch
     page = (out / "reports" / "script_and_ansi.html").read_text(encoding="utf-8")

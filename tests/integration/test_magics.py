@@ -31,8 +31,11 @@ def test_shell_escapes_never_run_and_are_listed(grade_json, tmp_path):
 def test_functions_defined_under_a_time_magic_are_graded(grade_json, tmp_path):
     cells = code_cells(SAMPLES / "correct.ipynb")
     cells = ["%%time\n" + c if "def f1(" in c else c for c in cells]
+    cells.append("%time x = f1(torch.ones(2), torch.ones(2))\n%timeit f1\n%matplotlib inline")
     report = grade_json(write_notebook(tmp_path / "time_magic_cell.ipynb", cells))
     assert items_by_id(report)["e1.value"]["status"] == "passed"
+    # Their Python ran: they are not listed as magics left unrun (%matplotlib is).
+    assert [m["text"] for m in report["notebook"]["magics_not_run"]] == ["%matplotlib inline"]
 
 
 def test_plots_render_headless(grade_json, tmp_path):

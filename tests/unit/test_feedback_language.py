@@ -176,3 +176,6 @@ def test_a_cells_error_names_the_cell_it_was_raised_in_when_that_is_another_one(
     with language("en"):
         assert _error_line(raised_in, 20) == f"RuntimeError: {'m' * 299}… (cell 19, line 9)"
         assert _error_line({**raised_in, "message": "short"}, 19) == "RuntimeError: short (line 9)"
+        # A frame the notebook named <cell AAA…> itself, a line number of its own: bounded.
+        forged = {"type": "E", "message": "m", "where": {"cell": "A" * 1_500_000, "line": 10**9}}
+        assert _error_line(forged, 3) == f"E: m (cell {'A' * 11}…, line ?)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import torch
@@ -123,8 +124,48 @@ class Lying(torch.Tensor):
 
 def test_a_tensor_subclass_is_named_and_cannot_fake_its_bytes():
     o = observe(lambda t: (t * 1).as_subclass(Lying), Case(args=(("t", TensorArg(T)),)))
-    assert o.facts["return"].cls.endswith("Lying")
+    assert o.facts["return"].cls.endswith("Lying (a subclass of torch.Tensor)")
     assert o.facts["return"].values.tolist() == [1.0, 2.0]
+
+
+class Spoof(torch.Tensor):
+    """Calls itself builtins.Tensor and lies in its properties: no history, a leaf, an infinite shape."""
+
+    requires_grad = property(lambda self: False)
+    grad_fn = property(lambda self: None)
+    is_leaf = property(lambda self: True)
+    shape = property(lambda self: [float("inf")])
+
+
+Spoof.__module__, Spoof.__qualname__ = "builtins", "Tensor"
+
+
+def test_a_tensor_subclass_cannot_fake_its_autograd_facts_or_its_class():
+    o = observe(lambda t: (t * 2).as_subclass(Spoof), Case(args=(("t", TensorArg(T, True)),)))
+    fact = o.facts["return"]
+    assert fact.cls == "Tensor (a subclass of torch.Tensor)" and fact.shape == (2,)
+    assert o.facts["return.requires_grad"] is True and o.facts["return.grad_fn"] is True
+
+
+def test_a_tracer_or_patched_torch_left_by_the_call_changes_nothing_observed():
+    def sneaky(t):
+        def tracer(frame, event, arg):  # would rewrite the probe's locals as it observes
+            if "ret" in frame.f_locals:
+                frame.f_locals["ret"] = None
+            return tracer
+
+        torch.is_grad_enabled = lambda: True
+        sys.settrace(tracer)
+        return t * 2
+
+    real = torch.is_grad_enabled
+    try:
+        o = observe(sneaky, Case(args=(("t", TensorArg(T)),), grad_mode="no_grad"))
+    finally:
+        sys.settrace(None)
+        torch.is_grad_enabled = real
+    assert o.facts["return"].values.tolist() == [2.0, 4.0]
+    assert o.facts["grad_mode"] is False  # no_grad is still on after the call, whatever torch says
 
 
 def test_objects_that_are_not_values():

@@ -93,6 +93,27 @@ def test_descriptors_travel_with_a_frame():
     assert b.recv(2) == b"hi"
 
 
+def test_a_flood_of_descriptors_is_closed_as_it_arrives():
+    import os
+
+    ours, theirs = socket.socketpair()
+    sender, conn = Connection(theirs), Connection(ours)
+    junk = open(os.devnull)  # noqa: SIM115 - its descriptor is what travels
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(500):  # 2,000 descriptors, none of them asked for
+        sender.send({"ev": "cell"}, fds=[junk.fileno()] * 4)
+        conn.recv(deadline=time.monotonic() + 1)
+    assert len(os.listdir("/proc/self/fd")) - before <= 4
+    a, b = socket.socketpair()
+    sender.send({"ev": "opened"}, fds=[a.fileno()])
+    conn.recv(deadline=time.monotonic() + 1)
+    passed = socket.socket(fileno=conn.take_fd())  # the one that came with the frame just read
+    passed.sendall(b"hi")
+    assert b.recv(2) == b"hi"
+    assert len(os.listdir("/proc/self/fd")) - before <= 1 + 2 + 1  # passed, a, b; the rest closed
+    junk.close()
+
+
 def test_a_header_nested_deeper_than_python_recurses_is_an_error_not_a_crash():
     head = b"[" * 200_000 + b"]" * 200_000
     reader = FrameReader()
