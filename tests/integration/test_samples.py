@@ -55,3 +55,9 @@ def test_sample_gets_its_verdicts(name, request):
 def test_every_classic_mistake_reads_in_polish_in_every_format(batch_out):
     out, reports = batch_out
     assert assert_all_polish(out) == len(reports) * len(STUDENT_FORMATS)
+
+
+def test_a_function_a_later_cell_rebinds_is_explained_not_just_missing(batched):
+    (item,) = [i for i in batched[SAMPLES / "wrong_lecture_cell_rebinds_f1.ipynb"]["items"] if i["id"] == "e1.value"]
+    # Polish, the course's language: "cell 4 defines it, but cell 24 then gives the name f1 another value"
+    assert "Komórka 4 ją definiuje, ale komórka 24 nadaje potem nazwie f1 inną wartość" in item["feedback"]
