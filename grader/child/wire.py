@@ -174,13 +174,16 @@ class Connection:
         if not self._fds:
             return None
         fd = self._fds.pop()
-        for older in self._fds:
+        self._close_fds()
+        return fd
+
+    def _close_fds(self) -> None:
+        for fd in self._fds:
             try:
-                os.close(older)
+                os.close(fd)
             except OSError:
                 pass
         self._fds.clear()
-        return fd
 
     def pump(
         self,
@@ -250,12 +253,7 @@ class Connection:
 
     def close(self) -> None:
         self.closed = True
-        for fd in self._fds:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        self._fds.clear()
+        self._close_fds()
         try:
             self.sock.close()
         except OSError:
