@@ -156,7 +156,11 @@ def _open_worker(
         _serve(Connection(sock), ns, device)
         sock.close()
         return
-    ours, theirs = socket.socketpair()
+    try:
+        ours, theirs = _socketpair()
+    except OSError as exc:  # the notebook holds every descriptor it may open: say so and stay up
+        conn.send({"ev": "open_failed", "error": f"{type(exc).__name__}: {exc}"[:300]})
+        return
     if not fork:
         conn.send({"ev": "opened", "pid": os.getpid(), "inline": True}, fds=[theirs.fileno()])
         theirs.close()
@@ -184,6 +188,35 @@ def _open_worker(
     alive.add(pid)
     conn.send({"ev": "opened", "pid": pid, "inline": False}, fds=[theirs.fileno()])
     theirs.close()
+    _reserve_spares()
+
+
+# Two descriptors kept aside before the notebook runs: a notebook that opens every descriptor it
+# may (and keeps them) still leaves room for the socket pair of each item's worker.
+_SPARES: list[int] = []
+
+
+def _reserve_spares() -> None:
+    while len(_SPARES) < 2:
+        try:
+            _SPARES.append(os.open(os.devnull, os.O_RDONLY))
+        except OSError:
+            return
+
+
+def _socketpair() -> tuple[socket.socket, socket.socket]:
+    try:
+        return socket.socketpair()
+    except OSError:
+        if not _SPARES:
+            raise
+    for fd in _SPARES:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _SPARES.clear()
+    return socket.socketpair()
 
 
 def main(control_fd: int = -1, *, port: int = 0) -> None:
@@ -200,6 +233,7 @@ def main(control_fd: int = -1, *, port: int = 0) -> None:
     from .wire import Connection
 
     _keep_pristine(probe, wire, functions, selfcheck, sys.modules[__name__])
+    _reserve_spares()
 
     torch.set_num_threads(1)
     try:

@@ -1246,6 +1246,29 @@ SPECS: list[Spec] = [
         ),
     ),
     Spec(
+        "holds_every_descriptor.ipynb",
+        "a top-level cell opens /dev/null until the descriptor limit and keeps every descriptor",
+        (
+            Add(
+                "imports",
+                "adversarial-hold-descriptors",
+                src(
+                    """
+                    # Adversarial: leave no descriptor free for anything that comes after the notebook.
+                    import os as _os
+
+                    _held = []
+                    while True:
+                        try:
+                            _held.append(_os.open("/dev/null", _os.O_RDONLY))
+                        except OSError:
+                            break
+                    """
+                ),
+            ),
+        ),
+    ),
+    Spec(
         "surrogates_and_descriptor_flood.ipynb",
         "accuracy raises with a lone surrogate in its message; a cell floods the control socket with 4000 "
         "descriptors; a cell writes into /dev and fills /dev/shm",
