@@ -183,6 +183,8 @@ class _Decoder:
             self.facts[path] = Kind("object", str(spec.get("cls"))[:200])
 
     def leaf(self, path: str, spec: dict) -> None:
+        if len(self.facts) > MAX_FACTS:  # an argument's or a parameter's facts count as much as a value's
+            raise ObservationError(f"more than {MAX_FACTS} values in one answer")
         if spec.get("k") != "tensor":
             self.value(path, spec)
         else:

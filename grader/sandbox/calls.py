@@ -28,6 +28,9 @@ class CallOutcome:
     limit: str | None = None  # the limit that ended the call: "time limit", "memory limit", "exited", …
 
 
+ANSWERS_KEPT_BYTES = 256 << 20
+
+
 class CallStream:
     """A worker's calls; one still running when the notebook's total time budget ends (``Session.stop_at``) ends it."""
 
@@ -95,6 +98,12 @@ class CallStream:
             outcome = CallOutcome("protocol_error", header, detail=str(header["protocol_error"])[:300])
         else:
             outcome = CallOutcome("ok", header, tuple(blobs))
+            # Answers are kept until the notebook's grading ends (to judge, shrink and report): the probe
+            # caps each one, this caps them all, so a notebook cannot fill the grader's memory 32 MiB at a time.
+            self._session.answer_bytes += sum(map(len, blobs))
+            if self._session.answer_bytes > ANSWERS_KEPT_BYTES:
+                detail = _("more than {n} MiB of answers from this notebook in all").format(n=ANSWERS_KEPT_BYTES >> 20)
+                outcome = CallOutcome("too_large", header, detail=detail)
         self._done.append(outcome)
         self._busy_since = time.monotonic() if len(self._done) < self._sent else None
 

@@ -82,6 +82,7 @@ class Session(NotebookExecution):
         self._rerun_deadline_s = limits.notebook_s
         self._early: ChildProcess | None = None
         self._torch_version = ""
+        self.answer_bytes = 0  # of the answers every worker of this notebook sent (calls.ANSWERS_KEPT_BYTES)
         # When the notebook's whole grading must be over (time.monotonic()); set by its grader.
         self.stop_at = float("inf")
 

@@ -46,3 +46,8 @@ def test_observations_nested_too_deeply_or_too_large_are_rejected():
     wide = {"k": "list", "len": 30_000, "items": [{"k": "none"}] * 30_000}
     with pytest.raises(ObservationError, match="more than 20000 values"):
         decode({"error": None, "return": wide}, [])
+    # ... and through the arguments, which once went uncounted (a forged header of 600,000 facts).
+    tensor = {"k": "tensor", "dtype": "float32", "shape": [1], "cls": "Tensor", "rg": False, "leaf": True}
+    many = {f"x{i}": tensor for i in range(5_000)}
+    with pytest.raises(ObservationError, match="more than 20000 values"):
+        decode({"error": None, "return": {"k": "none"}, "args": many}, [])
