@@ -344,7 +344,7 @@ def e7_train_logreg(check, train_logreg, train_step):
     ):
         return
     torch.manual_seed(7)
-    initial = nn.Linear(3, 1)
+    initial = check.call(nn.Linear, 3, 1).float()  # drawn as train_logreg draws it, in the notebook's dtype
     check.expect(
         _loss_of(model, X, y) < _loss_of(initial, X, y),
         _("training lowers the loss"),

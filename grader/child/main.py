@@ -62,9 +62,19 @@ _PRISTINE: list[tuple[dict, dict]] = []
 _MODULES: dict = {}  # the probe and the wire by name, not looked up in sys.modules again
 
 
+_CLASSES: list[tuple[type, dict]] = []  # their own classes' attributes (Connection.send), the same way
+_TABLES: list[tuple[dict, dict]] = []  # and the contents of their module-level dicts (the catalogue)
+
+
 def _keep_pristine(*modules) -> None:
     _MODULES.update((module.__name__.rpartition(".")[2], module) for module in modules)
     _PRISTINE.extend((module.__dict__, dict(module.__dict__)) for module in modules)
+    for module in modules:
+        for value in list(vars(module).values()):
+            if isinstance(value, type) and value.__module__ == module.__name__:
+                _CLASSES.append((value, {k: v for k, v in vars(value).items() if k not in ("__dict__", "__weakref__")}))
+            elif type(value) is dict:
+                _TABLES.append((value, dict(value)))
 
 
 def _restore_pristine() -> None:
@@ -72,6 +82,16 @@ def _restore_pristine() -> None:
         for name in [name for name in namespace if name not in snapshot]:
             del namespace[name]
         namespace.update(snapshot)
+    for cls, attributes in _CLASSES:
+        for name in [name for name in vars(cls) if name not in attributes and name not in ("__dict__", "__weakref__")]:
+            delattr(cls, name)
+        for name, value in attributes.items():
+            if vars(cls).get(name) is not value:
+                setattr(cls, name, value)
+    for table, contents in _TABLES:
+        if table != contents:
+            table.clear()
+            table.update(contents)
 
 
 def _serve(conn, ns: dict, device: str) -> None:
@@ -97,12 +117,13 @@ def _serve(conn, ns: dict, device: str) -> None:
             conn.send({"id": header.get("id"), "missing": True})
             continue
         try:
-            reply, out = probe.run_call(fn, header, blobs, device=device)
+            reply, out = probe.run_call(fn, header, blobs, device=device, restore=_restore_pristine)
         except probe.ProtocolError as exc:
             reply, out = {"protocol_error": str(exc)}, []
         reply["id"] = header.get("id")
+        conn.queue(reply, out)  # packed now: a sys.stdout whose flush() edits the reply comes too late
         _flush_std()
-        conn.send(reply, out)
+        conn.flush()
 
 
 def _selfcheck(header: dict, ns: dict) -> dict:

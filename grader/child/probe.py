@@ -512,6 +512,7 @@ def run_call(
     *,
     device: str,
     catch: type[BaseException] = BaseException,
+    restore: Callable[[], None] = lambda: None,
 ) -> tuple[dict, list[bytes]]:
     """Calls ``fn`` as the request says and returns the observation frame.
 
@@ -537,9 +538,11 @@ def run_call(
                 try:
                     ret = fn(*values)
                 finally:
-                    # A tracer the call installed would see (and could rewrite) what is observed next.
+                    # A tracer the call installed would see (and could rewrite) what is observed next;
+                    # names it rebound in the grader's own modules are put back (``restore``).
                     _settrace(None)
                     _setprofile(None)
+                    restore()
                     grad_after = _is_grad_enabled()
         except catch as exc:
             reply["error"] = describe_exception(exc)
@@ -562,6 +565,7 @@ def run_call(
                     step["error"] = describe_exception(exc)
                 _settrace(None)
                 _setprofile(None)
+                restore()
                 with _observing():
                     if value is not None:
                         step["value"] = observe_value(value, out)

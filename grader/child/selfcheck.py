@@ -80,6 +80,9 @@ class Finding:
 @dataclass
 class Checker:
     findings: list[Finding] = field(default_factory=list)
+    # The default dtype the notebook set (torch.set_default_dtype(torch.float64), say): the student's
+    # functions run with it, while the checks build their own inputs in torch's float32 default.
+    students_dtype: torch.dtype = torch.float32
 
     # -- recording -------------------------------------------------------------
     def ok(self, name: str) -> None:
@@ -102,10 +105,14 @@ class Checker:
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Calls a student's function from clean state; what it raises ends the item."""
         torch.set_grad_enabled(True)
+        checks_dtype = torch.get_default_dtype()
+        torch.set_default_dtype(self.students_dtype)
         try:
             return fn(*args, **kwargs)
         except BaseException as exc:  # SystemExit too: it is the student's outcome
             raise StudentRaised(exc) from None
+        finally:
+            torch.set_default_dtype(checks_dtype)
 
     # -- comparing -------------------------------------------------------------
     def close(self, name: str, got: Any, want: torch.Tensor | float, *, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
@@ -288,8 +295,9 @@ def _run_item(checks: dict[str, Any], item: str, functions: dict[str, Any]) -> d
     if missing:
         names = ", ".join(n + "()" for n in missing)
         return {"status": "missing", "message": _("the notebook does not define {names}").format(names=names)}
-    checker = Checker()
+    checker = Checker(students_dtype=torch.get_default_dtype())
     torch.set_grad_enabled(True)
+    torch.set_default_dtype(torch.float32)  # the checks' own tensors and modules: float32, as written
     try:
         check_fn(checker, **{name: functions[name] for name in wanted})
     except StudentRaised as raised:
@@ -306,6 +314,7 @@ def _run_item(checks: dict[str, Any], item: str, functions: dict[str, Any]) -> d
         )
     finally:
         torch.set_grad_enabled(True)
+        torch.set_default_dtype(checker.students_dtype)
     statuses = {f.status for f in checker.findings}
     status = FAILED if FAILED in statuses else (PASSED if PASSED in statuses else "unchecked")
     return {"status": status, "findings": [vars(f) for f in checker.findings]}

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from ..child.wire import Connection, FrameTimeout, WireError
 from ..errors import GraderError
 from ..escape import clean
-from ..i18n import _, decimal, ngettext
+from ..i18n import N_, _, decimal, ngettext
 from .launch import BUBBLEWRAP
 
 if TYPE_CHECKING:
@@ -124,6 +124,10 @@ class _Attempt:
     crowded_in: int | None = None  # the first cell after which too many processes or threads ran
     crowd: int = 0
     out_of_time: bool = False
+
+
+# The limits a cell's death names, as the student reads them (limits_hit keeps the names themselves).
+_LIMIT_SHOWN = {"memory limit": N_("memory limit"), "process limit": N_("process limit")}
 
 
 class NotebookExecution:
@@ -332,13 +336,13 @@ class NotebookExecution:
         status = self._child_exit_text()
         hits = self.new_limit_hits()
         if hits:
-            status = f"{hits[0]}: {status}"
+            status = f"{_(_LIMIT_SHOWN.get(hits[0], hits[0]))}: {status}"
         else:
             self.note_limit("exited")
         return CellRun(
             index=index,
             status="crashed",
-            error={"type": "process died", "message": status, "where": None},
+            error={"type": _("process died"), "message": status, "where": None},
             time_s=time.monotonic() - started,
         )
 
