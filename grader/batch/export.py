@@ -56,9 +56,7 @@ def read_grades(folder: Path, assignment: str | None) -> tuple[str, dict[str, di
 def read_roster(path: Path) -> list[dict[str, str]]:
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            rows = [
-                {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()} for row in csv.DictReader(handle)
-            ]
+            rows = [_clean(row) for row in csv.DictReader(handle)]  # a trailing comma's extra field dropped
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise ExportError(f"{path}: cannot read the roster: {exc}") from None
     if not rows or "student" not in rows[0]:
@@ -87,14 +85,18 @@ def export(
     id_column: str | None = None,
 ) -> Export:
     """The import file for ``to`` with one row per roster student, and who is missing on either side."""
-    grades, missing = _grades(records, roster, max_points)
+    left = "no row: the grade in Moodle stays" if to == "moodle" else "cell left empty"
+    grades, missing = _grades(records, roster, max_points, left=left)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     if to == "moodle":
         column = _moodle_id(roster, id_column)
         writer.writerow([MOODLE_IDS[column], item])
         for row in roster:
-            writer.writerow([row[column], grades.get(row["student"], "")])
+            # Moodle's import clears a grade given as an empty cell: a student without one is left out of the
+            # file (and listed on standard error), so the grade Moodle already has stays.
+            if row["student"] in grades:
+                writer.writerow([row[column], grades[row["student"]]])
     else:
         writer.writerow([*CANVAS_COLUMNS, item])
         points = _number(max_points) if max_points is not None else _points_possible(records)
@@ -107,7 +109,7 @@ def export(
 
 
 def _grades(
-    records: dict[str, dict], roster: list[dict[str, str]], max_points: float | None
+    records: dict[str, dict], roster: list[dict[str, str]], max_points: float | None, *, left: str
 ) -> tuple[dict[str, str], list[str]]:
     grades: dict[str, str] = {}
     no_notebook, not_graded = [], []
@@ -124,9 +126,9 @@ def _grades(
     unlisted = sorted(set(records) - listed)
     missing = []
     if no_notebook:
-        missing.append(f"no graded notebook (cell left empty): {', '.join(no_notebook)}")
+        missing.append(f"no graded notebook ({left}): {', '.join(no_notebook)}")
     if not_graded:
-        missing.append(f"notebook not graded (cell left empty): {', '.join(not_graded)}")
+        missing.append(f"notebook not graded ({left}): {', '.join(not_graded)}")
     if unlisted:
         missing.append(f"not in the roster (not exported): {', '.join(unlisted)}")
     return grades, missing

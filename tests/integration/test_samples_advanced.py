@@ -127,7 +127,7 @@ never_handed_in,ewa.wisniewska@uni.example,"Wiśniewska, Ewa",1003,S1003,ewisnie
         (
             "moodle",
             ["Email address,autograd-advanced"],
-            ["anna.nowak@uni.example,10", "jan.kowalski@uni.example,8.8", "ewa.wisniewska@uni.example,"],
+            ["anna.nowak@uni.example,10", "jan.kowalski@uni.example,8.8"],  # no row: Moodle would clear it
         ),
         (
             "canvas",
@@ -148,9 +148,18 @@ def test_export_writes_the_importers_layout_with_one_row_per_roster_student(batc
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == header + rows
     problems = done.stderr.splitlines()
-    assert "grade export: no graded notebook (cell left empty): never_handed_in" in problems
+    left = "no row: the grade in Moodle stays" if target == "moodle" else "cell left empty"
+    assert f"grade export: no graded notebook ({left}): never_handed_in" in problems
     unlisted = next(line for line in problems if line.startswith("grade export: not in the roster"))
     assert "correct_torch_func" in unlisted and "wrong_hook_on_caller_tensor" in unlisted
+
+
+def test_export_reads_a_roster_row_with_a_trailing_comma(batch_out, tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student,email\ncorrect,anna.nowak@uni.example,\n", encoding="utf-8")  # as Excel writes it
+    done = run_grader("export", batch_out[0], "--to", "moodle", "--roster", roster)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["Email address,autograd-advanced", "anna.nowak@uni.example,100"]
 
 
 def test_export_refuses_a_roster_without_student_ids_in_one_line(batch_out, tmp_path):
