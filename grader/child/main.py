@@ -27,6 +27,7 @@ import select
 import signal
 import socket
 import sys
+from typing import Any
 
 
 def _flush_std() -> None:
@@ -62,36 +63,46 @@ _PRISTINE: list[tuple[dict, dict]] = []
 _MODULES: dict = {}  # the probe and the wire by name, not looked up in sys.modules again
 
 
-_CLASSES: list[tuple[type, dict]] = []  # their own classes' attributes (Connection.send), the same way
-_TABLES: list[tuple[dict, dict]] = []  # and the contents of their module-level dicts (the catalogue)
+_CLASSES: list[tuple[type, Any, dict, int]] = []  # their own classes' attributes (Connection.send), the same way
+_TABLES: list[tuple[dict, tuple]] = []  # and the contents of their module-level dicts (the catalogue)
+_NOT_ATTRIBUTES = ("__dict__", "__weakref__")  # a class's descriptors of its instances' state, never set
 
 
 def _keep_pristine(*modules) -> None:
     _MODULES.update((module.__name__.rpartition(".")[2], module) for module in modules)
     _PRISTINE.extend((module.__dict__, dict(module.__dict__)) for module in modules)
+    tables: dict[int, dict] = {}
     for module in modules:
-        for value in list(vars(module).values()):
+        for name, value in list(vars(module).items()):
             if isinstance(value, type) and value.__module__ == module.__name__:
-                _CLASSES.append((value, {k: v for k, v in vars(value).items() if k not in ("__dict__", "__weakref__")}))
-            elif type(value) is dict:
-                _TABLES.append((value, dict(value)))
+                live = vars(value)
+                attributes = {k: v for k, v in live.items() if k not in _NOT_ATTRIBUTES}
+                _CLASSES.append((value, live, attributes, len(live)))
+            elif type(value) is dict and name != "__builtins__":
+                tables[id(value)] = value
+    _TABLES.extend((table, tuple(table.items())) for table in tables.values())
 
 
 def _restore_pristine() -> None:
+    """Puts back what the notebook changed. It runs around every call, so it only compares identities
+    (never ``==``, which a notebook's object could answer) and rewrites only what differs."""
     for namespace, snapshot in _PRISTINE:
-        for name in [name for name in namespace if name not in snapshot]:
-            del namespace[name]
+        if len(namespace) != len(snapshot):
+            for name in [name for name in namespace if name not in snapshot]:
+                del namespace[name]
         namespace.update(snapshot)
-    for cls, attributes in _CLASSES:
-        for name in [name for name in vars(cls) if name not in attributes and name not in ("__dict__", "__weakref__")]:
+    for cls, live, attributes, size in _CLASSES:
+        if len(live) == size and all(live.get(name) is value for name, value in attributes.items()):
+            continue
+        for name in [name for name in live if name not in attributes and name not in _NOT_ATTRIBUTES]:
             delattr(cls, name)
         for name, value in attributes.items():
-            if vars(cls).get(name) is not value:
+            if live.get(name) is not value:
                 setattr(cls, name, value)
-    for table, contents in _TABLES:
-        if table != contents:
+    for table, items in _TABLES:
+        if len(table) != len(items) or any(table.get(name) is not value for name, value in items):
             table.clear()
-            table.update(contents)
+            table.update(items)
 
 
 def _serve(conn, ns: dict, device: str) -> None:
