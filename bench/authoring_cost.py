@@ -2,7 +2,9 @@
 
 Counts the non-blank, non-comment lines of every module of the reference package
 except ``solution.py`` (the solution is the exercise itself), plus the public
-checks, and divides by the rubric's number of items. Usage:
+checks where they are written by hand (``public_checks.py``; derived ones, a
+``.examples`` file that ``grade assign`` writes, cost no line), and divides by
+the rubric's number of items. Usage:
 
     python bench/authoring_cost.py [ASSIGNMENT ...]     (default: every rubric in rubrics/)
 """
@@ -27,7 +29,7 @@ def cost(rubric_path: Path) -> tuple[int, int, dict[str, int]]:
     rubric = yaml.safe_load(rubric_path.read_text(encoding="utf-8"))
     reference = (rubric_path.parent / rubric["reference"]).resolve()
     files = [p for p in sorted(reference.glob("*.py")) if p.name != "solution.py"]
-    if rubric.get("public_checks"):
+    if rubric.get("public_checks", "").endswith(".py"):
         files.append((rubric_path.parent / rubric["public_checks"]).resolve())
     counts = {str(p.relative_to(ROOT)): code_lines(p) for p in files}
     return len(rubric["items"]), sum(counts.values()), counts

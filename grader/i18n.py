@@ -98,6 +98,31 @@ def language(code: str, assignment_locales: tuple[Path, ...] = ()) -> Iterator[N
         _current.reset(token)
 
 
+class _Overlay(gettext.NullTranslations):
+    """Messages given as data, in front of a run's catalogues."""
+
+    def __init__(self, messages: dict[str, str], under: gettext.NullTranslations) -> None:
+        super().__init__()
+        self._messages = messages
+        self.add_fallback(under)
+
+    def gettext(self, message: str) -> str:
+        found = self._messages.get(message)
+        return found if found is not None else super().gettext(message)
+
+
+@contextmanager
+def also(messages: dict[str, str]) -> Iterator[None]:
+    """Inside the block, ``messages`` (msgid to text, in the current language) translate first: an
+    assignment's own texts carried as data where its catalogue is not at hand (derived public checks)."""
+    run = _current.get()
+    token = _current.set(_Run(run.language, _Overlay(dict(messages), run.translations)))
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
 def current_language() -> str:
     return _current.get().language
 

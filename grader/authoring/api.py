@@ -207,7 +207,24 @@ def _layer_values(path: str, layer: LinearArg) -> dict[str, np.ndarray]:
 
 @dataclass(frozen=True)
 class Misconception:
+    """A known mistake: its ``name`` and ``fix`` (marked ``N_``, translated where shown) and its detector.
+
+    ``values``: code put into the translated texts' ``{placeholders}`` (``{apply}`` → ``SoftClip.apply(x, c)``),
+    for the generic mistakes of ``grader.authoring`` that an assignment fills in with its own code.
+    """
+
     id: str
     name: str
     fix: str
     detect: Callable[[Evidence], bool]
+    values: tuple[tuple[str, str], ...] = ()
+
+    def shown(self) -> tuple[str, str]:
+        """The name and the fix in the current run's language, the values in place."""
+        from ..i18n import _
+
+        name, fix = _(self.name), _(self.fix)
+        if self.values:
+            values = dict(self.values)
+            name, fix = name.format(**values), fix.format(**values)
+        return name, fix

@@ -33,6 +33,10 @@ def assign(solution: Path, output: Path | None, verify: bool, device: str, sandb
     Regions between `# BEGIN SOLUTION` and `# END SOLUTION` become
     `raise NotImplementedError(...)`, cells tagged `hidden` are dropped, outputs
     are cleared, and the metadata keeps only the assignment's id.
+
+    Where the rubric's `public_checks:` names a `.examples` file, the students'
+    public checks are derived from the grading checks and written there: a few
+    inputs per item, drawn with a seed of their own, and the reference's answers.
     """
     import nbformat
 
@@ -54,9 +58,29 @@ def assign(solution: Path, output: Path | None, verify: bool, device: str, sandb
     text = nbformat.writes(nbformat.from_dict(template))
     write_atomically(output, text if text.endswith("\n") else text + "\n")
     click.echo(f"wrote {output}")
+    _derive_public_checks(assignment)
     if not verify:
         return ExitCode.OK
     return ExitCode.OK if _verify(solution, output, assignment, device=device, sandbox=sandbox) else ExitCode.BELOW
+
+
+def _derive_public_checks(assignment: str) -> None:
+    """Where the rubric's ``public_checks:`` names a ``.examples`` file, the public checks derived from the
+    grading checks are written there (``grader.selfcheck.derive``); hand-written ones are left alone."""
+    from ..course.assignment import resolve
+    from ..course.rubric import load_rubric
+    from ..selfcheck.derive import derive
+    from ..selfcheck.examples import dumps, is_derived
+
+    rubric = load_rubric(resolve(assignment))
+    if rubric.public_checks is None or not is_derived(rubric.public_checks):
+        return
+    examples = derive(rubric)
+    rubric.public_checks.parent.mkdir(parents=True, exist_ok=True)
+    check_writable(rubric.public_checks)
+    write_atomically(rubric.public_checks, dumps(examples))
+    cases = sum(len(item.cases) for item in examples.items)
+    click.echo(f"wrote {rubric.public_checks} (public checks: {cases} inputs for {len(examples.items)} items)")
 
 
 def _verify(solution: Path, template: Path, assignment: str, *, device: str, sandbox: str) -> bool:

@@ -508,7 +508,7 @@ class ItemGrader:
             if misconception.detect(evidence):
                 # Shown in the run's language (the name and fix are marked N_ where they are written);
                 # the id stays as it is, for the report's machines.
-                hits.append(MisconceptionHit(misconception.id, _(misconception.name), _(misconception.fix)))
+                hits.append(MisconceptionHit(misconception.id, *misconception.shown()))
         return Failure(
             case=verdict.example.case,
             parts=parts,

@@ -52,13 +52,13 @@ def _parts(
                 score=points if passed else 0.0,
                 max_score=points,
                 passed=passed,
-                message=clean(_clip(message)),
+                message=clean(clip(message)),
             )
         )
     return tuple(results)
 
 
-def _clip(text: str, limit: int = MAX_MESSAGE) -> str:
+def clip(text: str, limit: int = MAX_MESSAGE) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -110,25 +110,25 @@ def error_place(where: dict) -> dict[str, str]:
     """The cell and line an error names, as the child sent them: bounded (a frame named ``<cell AAA…>``)."""
     cell, line = str(where.get("cell")), where.get("line")
     return {
-        "cell": _clip(cell, 12),
+        "cell": clip(cell, 12),
         "line": str(line) if isinstance(line, int) and not isinstance(line, bool) and 0 <= line < 10**7 else "?",
     }
 
 
-def _error_text(error: dict | None) -> str:
+def error_text(error: dict | None) -> str:
     """The exception as Python wrote it (never translated), and where in the notebook it was raised."""
     if not error:
         return _("an error")
     text = str(error["type"]) if "type" in error else _("an exception")
     message = str(error.get("message", "")).strip()
     if message:
-        text += f": {_clip(message, 300)}"
+        text += f": {clip(message, 300)}"
     where = error.get("where")
     if isinstance(where, dict):
         code = str(where.get("code") or "").strip()
         place = {"error": text, **error_place(where)}
         if code:
-            return _("{error} (cell {cell}, line {line}: `{code}`)").format(**place, code=_clip(code, 120))
+            return _("{error} (cell {cell}, line {line}: `{code}`)").format(**place, code=clip(code, 120))
         return _("{error} (cell {cell}, line {line})").format(**place)
     return text
 
@@ -248,18 +248,16 @@ def _ended_result(setup: ItemSetup, outcome: CallOutcome, example: Example, comm
 def _raised_result(setup: ItemSetup, failure: Failure, common: dict[str, Any]) -> ItemResult:
     target, error = setup.item.target, failure.error or {}
     if error.get("not_implemented"):
-        lead = _("{target}() is not implemented yet: it raises {error}.").format(
-            target=target, error=_error_text(error)
-        )
+        lead = _("{target}() is not implemented yet: it raises {error}.").format(target=target, error=error_text(error))
     else:
         lead = _("{target}() raised {error}.\nSmallest input that raises: {shown}").format(
-            target=target, error=_error_text(error), shown=failure.case.describe()
+            target=target, error=error_text(error), shown=failure.case.describe()
         )
     return _result(
         setup,
         "error",
         "\n".join([lead, *_misconception_text(failure.misconceptions)]),
-        counterexample=_counterexample(setup, failure.case, [{"part": "call", "message": _error_text(error)}]),
+        counterexample=_counterexample(setup, failure.case, [{"part": "call", "message": error_text(error)}]),
         misconceptions=failure.misconceptions,
         **common,
     )
@@ -267,7 +265,7 @@ def _raised_result(setup: ItemSetup, failure: Failure, common: dict[str, Any]) -
 
 def _mismatch_line(found: list[Mismatch]) -> str:
     """The first difference of a part, and how many more it has."""
-    first = _clip(found[0].message)
+    first = clip(found[0].message)
     if len(found) == 1:
         return first
     more = len(found) - 1
@@ -299,7 +297,7 @@ def _failed_result(setup: ItemSetup, failures: list[Failure], common: dict[str, 
     counterexample = _counterexample(
         setup,
         first.case,
-        [{"part": n, "message": _clip(m[0].message)} for n, m in first.problems.items() if m],
+        [{"part": n, "message": clip(m[0].message)} for n, m in first.problems.items() if m],
         wrong=first.problems,
     )
     return _result(

@@ -29,16 +29,26 @@ from ..child.selfcheck import CheckResults, ItemCheck, Translations, load, run_i
 from ..errors import GraderError
 from ..i18n import LANGUAGES, SOURCE_LANGUAGE, _, language
 from .catalogue import translations
+from .examples import SUFFIX, PublicExamples, PublicItem, is_derived, judge
+from .examples import read as read_examples
 
 
 def _checks(assignment: str | None) -> tuple[Path, dict[str, Any]]:
+    """The public checks' file and what it defines: ``EXERCISES`` and a check function per item where they
+    are written by hand; ``EXERCISES`` and ``EXAMPLES`` (``PublicExamples``) where they are derived."""
     if assignment is not None:
         _assignment(assignment)  # a value the student passed is refused whichever file is used
     for path in _candidates(assignment):
         if path.is_file():
+            if is_derived(path):
+                examples = read_examples(path)
+                return path, {"EXERCISES": examples.exercises(), "EXAMPLES": examples}
             return path, load(path.read_text(encoding="utf-8"), str(path))
     raise FileNotFoundError(
-        _("no public checks found: put public_checks.py (from the assignment's folder) next to this notebook")
+        _(
+            "no public checks found: put public_checks.py or public_checks.examples (from the assignment's "
+            "folder) next to this notebook"
+        )
     )
 
 
@@ -47,12 +57,18 @@ def _candidates(assignment: str | None) -> Iterator[Path]:
     may mean reading the notebook) only once the others are not there."""
     if os.environ.get("GRADER_PUBLIC_CHECKS"):
         yield Path(os.environ["GRADER_PUBLIC_CHECKS"])
-    yield Path.cwd() / "public_checks.py"
+    for name in _NAMES:
+        yield Path.cwd() / name
     from ..course.assignment import course_dir
 
     root = course_dir()
     if root is not None:
-        yield root / "assignments" / _assignment(assignment) / "public_checks.py"
+        folder = root / "assignments" / _assignment(assignment)
+        for name in _NAMES:
+            yield folder / name
+
+
+_NAMES = ("public_checks.py", "public_checks" + SUFFIX)
 
 
 def _assignment(given: str | None) -> str:
@@ -114,10 +130,59 @@ def _language(lang: str | None, assignment: str | None) -> str:
 def _run(items: list[str], path: Path, checks: dict[str, Any], namespace: dict | None, shown_in: str) -> CheckResults:
     functions = namespace if namespace is not None else vars(sys.modules["__main__"])
     spoken = translations(shown_in, path)
+    if "EXAMPLES" in checks:
+        derived: PublicExamples = checks["EXAMPLES"]
+        found = [_derived(derived.item(item), functions, derived.messages) for item in items]
+        return CheckResults(
+            [ItemCheck(item, **result) for item, result in zip(items, found, strict=True)],
+            Translations.from_data(spoken),
+        )
     return CheckResults(
         [ItemCheck(item, **run_item(checks, item, functions, translations=spoken)) for item in items],
         Translations.from_data(spoken),
     )
+
+
+def _derived(examples: PublicItem | None, functions: dict[str, Any], messages: dict) -> dict[str, Any]:
+    """One item's derived public checks, called here in the kernel as the sandbox's worker calls them.
+
+    What the probe changes in the kernel is put back: torch's random state, grad mode, default dtype,
+    and a debugger's trace function.
+    """
+    import torch
+
+    from ..child import probe
+
+    if examples is None:
+        return {"status": "unchecked", "message": _("no public check for this item")}
+    fn = functions.get(examples.target)
+    if not callable(fn):
+        return {
+            "status": "missing",
+            "message": _("the notebook does not define {names}").format(names=examples.target + "()"),
+        }
+    import random
+
+    import numpy
+
+    kept = (torch.random.get_rng_state(), random.getstate(), numpy.random.get_state())
+    grad, dtype, anomaly, trace = (
+        torch.is_grad_enabled(),
+        torch.get_default_dtype(),
+        torch.is_anomaly_enabled(),
+        sys.gettrace(),
+    )
+    try:
+        replies = [probe.run_call(fn, *case.request, device="cpu", catch=Exception) for case in examples.cases]
+    finally:
+        torch.random.set_rng_state(kept[0])
+        random.setstate(kept[1])
+        numpy.random.set_state(kept[2])
+        torch.set_grad_enabled(grad)
+        torch.set_default_dtype(dtype)
+        torch.autograd.set_detect_anomaly(anomaly)
+        sys.settrace(trace)
+    return judge(examples, replies, messages=messages)
 
 
 def check(

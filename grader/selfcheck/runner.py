@@ -22,6 +22,7 @@ from ..escape import clean
 from ..i18n import _, language
 from ..result import CHECK_STATUSES, SelfCheckItem, SelfCheckReport
 from .catalogue import translations
+from .examples import LATER, PublicExamples, PublicItem, is_derived, judge, read
 
 if TYPE_CHECKING:
     from ..course.rubric import Rubric
@@ -82,19 +83,31 @@ def _check(
     session = start_session(rubric, device=device, sandbox=sandbox, plain=sandbox == NO_SANDBOX, started=started)
     items = []
     try:
-        source = load_public_checks(rubric.public_checks, rubric.path, [item.id for item in rubric.items])
-        spoken = translations(shown_in, rubric.public_checks)
+        derived = load_examples(rubric) if is_derived(rubric.public_checks) else None
+        if derived is None:
+            source = load_public_checks(rubric.public_checks, rubric.path, [item.id for item in rubric.items])
+            spoken = translations(shown_in, rubric.public_checks)
         run = session.start(to_python(notebook.cells))
         for item in rubric.items:
             if session.out_of_budget():
                 why = _("not checked: {why}").format(why=budget_text(rubric.limits))
                 items.append(SelfCheckItem(item.id, item.title, "timeout", why))
                 continue
+            examples = derived.item(item.id) if derived is not None else None
+            if derived is not None and (examples is None or item.target not in run.defined):
+                items.append(_without_calls(item.id, item.title, item.target, examples))
+                continue
             try:
                 worker = session.open_worker(patience=3.0)
             except WorkerUnavailable as exc:
                 why = _("could not be checked: {reason}").format(reason=exc)
                 items.append(SelfCheckItem(item.id, item.title, "crashed", why))
+                continue
+            if derived is not None and examples is not None:
+                stream = CallStream(session, worker, call_s=rubric.limits.call_s)
+                items.append(
+                    _derived_item(session, stream, item.id, item.title, examples, derived.messages, run.device)
+                )
                 continue
             stream = CallStream(session, worker, call_s=rubric.limits.item_s)
             call = {"op": "selfcheck", "source": source, "item": item.id, "translations": spoken}
@@ -114,6 +127,61 @@ def _check(
         timings={"total": round(time.monotonic() - started, 3)},
         language=shown_in,
     )
+
+
+def load_examples(rubric: Rubric) -> PublicExamples:
+    """The rubric's derived public checks, after checking that they belong to its assignment and items."""
+    assert rubric.public_checks is not None
+    examples = read(rubric.public_checks)
+    where = f"{rubric.public_checks}: "
+    if examples.assignment != rubric.assignment:
+        raise RubricError(where + f"public examples of {examples.assignment!r}, not {rubric.assignment!r}")
+    unknown = sorted({item.id for item in examples.items} - {item.id for item in rubric.items})
+    if unknown:
+        raise RubricError(where + f"items the rubric does not have: {', '.join(unknown)}: run grade assign again")
+    return examples
+
+
+def _without_calls(item_id: str, title: str, target: str, examples: PublicItem | None) -> SelfCheckItem:
+    if examples is None:
+        finding = {"check": item_id, "status": LATER, "message": _("no public check for this item")}
+        return SelfCheckItem(item_id, title, "unchecked", "", (finding,))
+    return SelfCheckItem(
+        item_id, title, "missing", _("the notebook does not define {names}").format(names=target + "()")
+    )
+
+
+def _derived_item(
+    session, stream, item_id: str, title: str, examples: PublicItem, messages: dict, device: str
+) -> SelfCheckItem:
+    """The item's fixed inputs sent at once, the answers judged as grading judges them."""
+    from ..sandbox.calls import CallOutcome
+    from ..sandbox.session import DIED_UNDER
+
+    worker = stream.worker
+    indices = [stream.submit(*case.request) for case in examples.cases]
+    replies = []
+    failed = None
+    for index in indices:
+        outcome = stream.result(index)
+        if outcome.kind != "ok" or outcome.header is None:
+            failed = outcome
+            break
+        replies.append((outcome.header, outcome.blobs))
+    stream.close()
+    if failed is None and not session.outlived_by_notebook(worker):
+        failed = CallOutcome("crashed", detail=DIED_UNDER)
+    if failed is not None and failed.kind == "missing":
+        why = _("{target} was no longer a function (an earlier call removed or replaced it)")
+        return SelfCheckItem(item_id, title, "missing", why.format(target=examples.target))
+    if failed is not None and failed.kind == "too_large":
+        why = _("the answer was too large to check ({detail}): return only what the exercise asks for")
+        return SelfCheckItem(item_id, title, "failed", why.format(detail=clean(failed.detail)))
+    if failed is not None:
+        return _item(item_id, title, failed, frozenset(), "")
+    verdict = judge(examples, replies, messages=messages, device_as=device)
+    findings = tuple({k: clean(str(v)) for k, v in f.items()} for f in verdict["findings"])
+    return SelfCheckItem(item_id, title, verdict["status"], clean(verdict["message"]), findings)
 
 
 def _item(item_id: str, title: str, outcome, defined: frozenset[str], target: str) -> SelfCheckItem:

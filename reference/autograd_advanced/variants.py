@@ -8,36 +8,6 @@ from __future__ import annotations
 
 import torch
 
-from .solution import SoftClip
-
-
-class _IgnoresGradOut(SoftClip):
-    @staticmethod
-    def backward(ctx, grad_out):
-        (x,) = ctx.saved_tensors
-        return 1 - torch.tanh(x / ctx.c) ** 2, None
-
-
-def soft_clip_ignoring_grad_out(x, c):
-    return _IgnoresGradOut.apply(x, c)
-
-
-def grad_reverse_hook_on_x(x, lam):
-    x.register_hook(lambda g: -lam * g)
-    return x.clone()
-
-
-def grad_reverse_hook_in_place(x, lam):
-    out = x.clone()
-    out.register_hook(lambda g: g.mul_(-lam))
-    return out
-
-
-def penalty_without_create_graph(critic, x):
-    x = x.detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(critic(x).sum(), x)
-    return ((grad.norm(dim=1) - 1) ** 2).mean()
-
 
 def penalty_norm_over_batch(critic, x):
     x = x.detach().requires_grad_(True)
@@ -77,7 +47,3 @@ def consistency_without_detach(net, x1, x2):
 
 def consistency_detaching_x1(net, x1, x2):
     return ((net(x1).detach() - net(x2)) ** 2).mean()
-
-
-def jacobian_transposed(f, x):
-    return torch.autograd.functional.jacobian(f, x.detach()).T.contiguous()
