@@ -79,8 +79,8 @@ def _derive_public_checks(assignment: str) -> None:
     rubric.public_checks.parent.mkdir(parents=True, exist_ok=True)
     check_writable(rubric.public_checks)
     write_atomically(rubric.public_checks, dumps(examples))
-    cases = sum(len(item.cases) for item in examples.items)
-    click.echo(f"wrote {rubric.public_checks} (public checks: {cases} inputs for {len(examples.items)} items)")
+    cases, items = sum(len(item.cases) for item in examples.items), len(examples.items)
+    click.echo(f"wrote {rubric.public_checks} (public checks: {cases} inputs, {items} item{'s' * (items != 1)})")
 
 
 def _verify(solution: Path, template: Path, assignment: str, *, device: str, sandbox: str) -> bool:

@@ -29,9 +29,10 @@ def new(assignment: str, course: Path | None) -> int:
     Creates rubrics/ID.yaml (every key explained), rubrics/ID.equivalent.yaml,
     the reference package reference/ID_WITH_UNDERSCORES/ (solution, checks,
     misconceptions, and the instructor's solution.ipynb with # BEGIN SOLUTION /
-    # END SOLUTION regions) and assignments/ID/ (public checks, the students'
-    README). As written it passes `grade assign`, `grade check`, `grade mutate`
-    and grades to full marks: change the example into the real exercises.
+    # END SOLUTION regions) and assignments/ID/ (the students' README; `grade
+    assign` adds the template and the public checks it derives). As written it
+    passes `grade assign`, `grade check`, `grade mutate` and grades to full
+    marks: change the example into the real exercises.
     """
     from ..course.assignment import course_dir
     from ..course.scaffold import check_id, create, package_name

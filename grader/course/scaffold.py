@@ -10,8 +10,8 @@ who has never seen the grader's code:
 - ``reference/<package>/``: the reference package (``__init__.py``,
   ``solution.py``, ``checks.py``, ``misconceptions.py``) and the instructor's
   ``solution.ipynb`` with its ``# BEGIN SOLUTION`` / ``# END SOLUTION`` region;
-- ``assignments/<id>/``: the public self-checks and the students' README
-  (``grade assign`` adds the template notebook).
+- ``assignments/<id>/``: the students' README (``grade assign`` adds the
+  template notebook and the public self-checks it derives from the checks).
 
 As written, the scaffold passes every check an assignment must pass: the
 template ``grade assign`` makes scores 0 and the solution full marks, the
@@ -81,7 +81,6 @@ def plan(assignment: str) -> list[Planned]:
         Planned(f"{ref}/checks.py", fill(_CHECKS), "per check: the inputs drawn and the parts that earn points"),
         Planned(f"{ref}/misconceptions.py", fill(_MISCONCEPTIONS), "known mistakes, named in the feedback"),
         Planned(f"{ref}/solution.ipynb", solution_notebook(assignment), "the instructor's notebook (with solutions)"),
-        Planned(f"assignments/{assignment}/public_checks.py", fill(_PUBLIC_CHECKS), "the students' self-checks"),
         Planned(f"assignments/{assignment}/README.md", fill(_README), "the students' README"),
     ]
 
@@ -189,9 +188,12 @@ language: en
 # it exports SOLUTION, CHECKS and MISCONCEPTIONS (see its __init__.py).
 reference: "../reference/@PACKAGE@"
 
-# The students' self-checks (`grade check`, or grader.check("e1") in a notebook): EXERCISES and
-# one function per item. They use no reference solution and none of the grading's inputs.
-public_checks: "../assignments/@ID@/public_checks.py"
+# The students' self-checks (`grade check`, or grader.check("e1") in a notebook). A .examples
+# file is derived from your checks: `grade assign` writes it (eight inputs per item, drawn with
+# a seed of their own, and the reference's answers), and the self-check compares part by part as
+# grading does; run `grade assign` again after changing the reference or the checks. Name a
+# public_checks.py instead to write them by hand (EXERCISES and one function per item).
+public_checks: "../assignments/@ID@/public_checks.examples"
 
 # The instructor's notebook with # BEGIN SOLUTION / # END SOLUTION regions: `grade assign`
 # makes the students' template from it, `grade mutate` makes mutants of its functions.
@@ -241,8 +243,8 @@ tolerances:
 
 # The graded items, in the order of the report; the maximum score is the sum of their points.
 items:
-    # Unique; shown in reports and gradebooks. Its public check is the function of the same
-    # name with '.' as '_' (e1_square_grad in public_checks.py).
+    # Unique; shown in reports and gradebooks. The part before the first '.' is its exercise,
+    # as grader.check("e1") names it.
   - id: e1.square_grad
     # One line saying what is graded, shown to students.
     title: "Gradient of Σ x² with autograd, x left as it was"
@@ -428,43 +430,6 @@ _OWN = {
 MISCONCEPTIONS = {**AUTOGRAD_MISCONCEPTIONS, **_OWN}
 '''
 
-_PUBLIC_CHECKS = '''\
-"""Public self-checks of the assignment @ID@: students run them before handing in.
-
-Run them with `grade check notebook.ipynb`, or in the notebook with
-`import grader; grader.check("e1")`. They run on the student's own functions and use only
-what the exercises state (formulas, the rules every function follows), on a few fixed
-inputs: no reference solution, none of the grading's inputs. Passing them is necessary,
-not sufficient; what they cannot decide they report with check.later() as "checked only at
-grading", never as passed.
-
-The file imports only torch. EXERCISES maps each exercise (what grader.check() takes) to
-its rubric item ids; each item's check is the function named like it, with '.' as '_'.
-Its first parameter is the Checker (grader/child/selfcheck.py: call, close, detached,
-snapshot, untouched, grad_mode_restored, finite_difference, expect, later); the others name
-the student's functions it needs.
-"""
-
-import torch
-
-EXERCISES = {
-    "e1": ["e1.square_grad"],
-}
-
-
-def e1_square_grad(check, square_grad):
-    inputs = (torch.tensor([1.0, -2.0, 3.0]), torch.linspace(-5, 5, 7, dtype=torch.float64))
-    for values in inputs:
-        for requires_grad in (False, True):
-            x = values.clone().requires_grad_(requires_grad)
-            before = check.snapshot(x)
-            gradient = check.call(square_grad, x)
-            check.close("d/dx Σ x² = 2x", gradient, 2 * x.detach())
-            check.detached("the returned gradient is detached", gradient)
-            check.untouched("the caller's x untouched (values, requires_grad, .grad)", before, (x,), "x")
-            check.grad_mode_restored()
-'''
-
 _README = """\
 # Assignment `@ID@`
 
@@ -472,7 +437,8 @@ In this folder:
 
 - `@ID@.ipynb`: the notebook with the exercises; complete the functions in it
   (where it says `raise NotImplementedError`), without renaming them or their parameters;
-- `public_checks.py`: public checks you can run yourself before handing in.
+- `public_checks.examples`: the public checks you can run yourself before handing in (data
+  that `grade check` and `grader.check` read: leave it as it is).
 
 ## Check your work
 
@@ -491,7 +457,7 @@ grader.check("e1")  # one exercise
 grader.check_all()  # all of them
 ```
 
-(`grader.check` looks for `public_checks.py` next to the notebook: keep the two together.)
+(`grader.check` looks for `public_checks.examples` next to the notebook: keep the two together.)
 
 `grade check` runs the whole notebook from top to bottom, as grading does, in the same
 isolated environment (no network, no files besides the notebook). Each item is `passed`,
@@ -500,10 +466,11 @@ or `missing` (no function of that name). Exit status 0 when every public check p
 
 ## What the public checks do not tell you
 
-They are not the grade. Grading calls your functions on many generated inputs from the
-whole domain of each exercise and compares them with reference solutions you do not have.
-Whatever the public checks cannot decide is shown as "checked only at grading". Passing
-them is necessary, not sufficient.
+They are not the grade. They compare your functions with the reference solution on a few
+fixed inputs; grading calls them on many generated inputs from the whole domain of each
+exercise, and where something is wrong shows the smallest such input and names the likely
+mistake. Whatever the public checks cannot decide is shown as "checked only at grading".
+Passing them is necessary, not sufficient.
 """
 
 _NB_INTRO = """\

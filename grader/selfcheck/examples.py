@@ -118,6 +118,9 @@ def read(path: Path) -> PublicExamples:
     """The examples in ``path``; a ``RubricError`` naming the file where it cannot be read."""
     try:
         data = path.read_bytes()
+    except FileNotFoundError:
+        why = "no public checks yet: grade assign writes them (from the solution notebook)"
+        raise RubricError(f"{path}: {why}") from None
     except OSError as exc:
         raise RubricError(f"{path}: cannot read the public examples: {exc.strerror or exc}") from None
     try:

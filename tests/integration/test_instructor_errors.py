@@ -145,3 +145,25 @@ def test_grade_batch_stops_on_the_instructors_error_and_keeps_what_it_graded(tmp
     assert done.returncode == 0, done.stderr
     assert "1 kept from an earlier run (--resume)" in done.stderr
     assert json.loads((out / "reports" / "b_second.json").read_text())["score"] == 5
+
+
+def test_grade_assign_refuses_to_derive_public_checks_from_a_broken_reference(tmp_path):
+    """Deriving the public checks vouches for the reference as grading does: one line, no file written."""
+    rubric = _course(
+        tmp_path, "typo", ("e1.value",), _replace("checks.py", '"after backward(): t.grad"', '"after backward: t.grad"')
+    )
+    data = yaml.safe_load(rubric.read_text(encoding="utf-8"))
+    data["public_checks"] = "../assignments/typo/public_checks.examples"
+    rubric.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    solution = json.loads((REFERENCE / "solution.ipynb").read_text(encoding="utf-8"))
+    solution["metadata"]["grader"]["assignment"] = "typo"
+    notebook = tmp_path / "solution.ipynb"
+    notebook.write_text(json.dumps(solution), encoding="utf-8")
+    done = run_grader("assign", notebook, "--no-verify", env={"GRADER_COURSE": str(tmp_path)})
+    assert done.returncode == 2, done.stderr
+    assert done.stdout.splitlines() == [f"wrote {tmp_path / 'assignments' / 'typo' / 'typo.ipynb'}"]
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert lines[0].startswith(f"grade: error: {rubric}: item e1.value (check 'e1_value'), part 'differentiable': ")
+    assert lines[0].endswith("(did you mean 'after backward(): t.grad'?)")
+    assert not (tmp_path / "assignments" / "typo" / "public_checks.examples").exists()

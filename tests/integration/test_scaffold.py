@@ -26,7 +26,6 @@ FILES = [
     "reference/hw_1/checks.py",
     "reference/hw_1/misconceptions.py",
     SOLUTION,
-    f"assignments/{ID}/public_checks.py",
     f"assignments/{ID}/README.md",
 ]
 
@@ -57,6 +56,8 @@ def test_a_new_assignment_passes_assign_check_mutate_and_grade_as_it_is(grade, t
     assert assigned.returncode == 0, assigned.stdout + assigned.stderr
     assert "solution: 10/10, as it must" in assigned.stdout
     assert "template: 0/10, as it must" in assigned.stdout
+    examples = course / "assignments" / ID / "public_checks.examples"
+    assert f"wrote {examples} (public checks: 8 inputs, 1 item)" in assigned.stdout
     template = nbformat.read(course / TEMPLATE, as_version=4)
     assert template.metadata["grader"] == {"assignment": ID}
     code = "\n".join(cell.source for cell in template.cells if cell.cell_type == "code")
@@ -85,7 +86,7 @@ def test_the_rubric_explains_every_key_and_loads(grade, tmp_path):
     rubric = load_rubric(course / "rubrics" / f"{ID}.yaml")
     assert rubric.reference == (course / "reference" / "hw_1").resolve()
     assert rubric.solution_notebook == (course / SOLUTION).resolve()
-    assert rubric.public_checks == (course / "assignments" / ID / "public_checks.py").resolve()
+    assert rubric.public_checks == (course / "assignments" / ID / "public_checks.examples").resolve()
     # Every key the rubric may have is in the file: set, or commented out with an example.
     keys = set(SCHEMA["properties"]) | set(SCHEMA["properties"]["items"]["items"]["properties"])
     keys |= set(SCHEMA["properties"]["limits"]["properties"])
