@@ -42,7 +42,13 @@ def default_directory() -> Path:
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 # What draws the inputs and what observes the reference's answers: a change to either changes a plan.
-_DRAWING = ("authoring/strategies.py", "child/functions.py", "child/probe.py", "observe/case.py")
+_DRAWING = (
+    "authoring/strategies.py",
+    "child/functions.py",
+    "child/probe.py",
+    "judging/search.py",
+    "observe/case.py",
+)
 
 
 def _version(package: str) -> str:

@@ -1,7 +1,11 @@
 """Running hypothesis from the trusted side, reproducibly.
 
 Each item gets its own seed, no example database and no deadline, so the
-same submission always sees the same inputs. A test that never fails sees
+same submission always sees the same inputs. Hypothesis also mixes into its
+draws the literals of the "local" modules loaded so far (the grader itself
+when installed editable, a reference package once imported): which those are
+depends on the process's history and the installation, so the grader's draws
+leave them out (``_without_local_constants``) and use hypothesis's own. A test that never fails sees
 exactly the examples any later run sees up to its first failure; the engine
 relies on that to stream a whole item's calls first and to shrink only
 where something failed.
@@ -9,9 +13,10 @@ where something failed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, reject, settings
 from hypothesis import seed as hypothesis_seed
@@ -53,7 +58,7 @@ def run_examples(
     def runner(case: Case) -> None:
         test(case)
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _without_local_constants():
         warnings.simplefilter("ignore")
         try:
             runner()
@@ -62,6 +67,31 @@ def run_examples(
         except Exception as exc:  # the test's own signal, or hypothesis's
             return exc
     return None
+
+
+@contextlib.contextmanager
+def _without_local_constants() -> Iterator[None]:
+    """Hypothesis's draws without the constants of the modules this process happens to have loaded.
+
+    Its internals (``hypothesis.internal.conjecture.providers``, 6.1xx): where they are not as expected, the
+    draws go on with them, as before.
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+        from hypothesis.internal.constants_ast import Constants
+
+        original, cache = providers._get_local_constants, providers.CONSTANTS_CACHE.cache
+    except (ImportError, AttributeError):
+        yield
+        return
+    empty = Constants()
+    providers._get_local_constants = lambda: empty
+    cache.clear()  # allowed constants computed with the local ones
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+        cache.clear()
 
 
 def find(exc: BaseException | None, kind: type[BaseException]) -> BaseException | None:

@@ -118,3 +118,25 @@ def test_the_engines_shrink_budget_stops_hypothesis_at_once_keeping_the_smallest
         run_examples(st.integers(0, 10**9), test, max_examples=100, seed=3)
     assert len(failing) == 5
     assert failing == sorted(failing, reverse=True) and failing[-1] < failing[0]
+
+
+def test_drawn_inputs_do_not_depend_on_the_modules_this_process_has_loaded(tmp_path, monkeypatch):
+    """Hypothesis mixes in literals of the local modules loaded so far; the grader's draws must not, or a
+    batch worker (references preloaded) and ``grade`` alone would draw different inputs."""
+    import importlib
+
+    from grader.judging.search import run_examples
+
+    def draw() -> list[bytes]:
+        seen: list[bytes] = []
+        drawn = st.tuples(arrays((6,), np.float64, low=-1000, high=1000), st.floats(-1000, 1000))
+        run_examples(drawn, lambda case: seen.append(case[0].tobytes() + repr(case[1]).encode()),
+                     max_examples=80, seed=7)  # fmt: skip
+        return seen
+
+    before = draw()
+    module = tmp_path / "course_constants.py"
+    module.write_text("VALUES = [" + ", ".join(f"{i}.{i:03d}" for i in range(1, 500)) + "]\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.import_module("course_constants")
+    assert draw() == before
