@@ -110,6 +110,11 @@ def test_a_bundle_of_the_second_assignment_grades_like_its_folders(grade, grade_
     name = "wrong_jacobian_transposed.ipynb"
     report = grade_json(SAMPLES / name, "--assignment", bundle)
     assert_verdicts(report, EXPECTED[name], [item["id"] for item in RUBRIC["items"]])
+    # The bundle carries the derived public checks (public_checks.examples) too.
+    checked = grade("check", "-f", "json", "-a", bundle, SAMPLES / name, cwd=tmp_path, timeout=300)
+    assert checked.returncode == 1, checked.stderr
+    statuses = {item["id"]: item["status"] for item in json.loads(checked.stdout)["items"]}
+    assert statuses == {item["id"]: "failed" if item["id"] == "a6.jacobian" else "passed" for item in RUBRIC["items"]}
 
 
 # -- grade export: the batch's grades as Moodle and Canvas import them ------------------
