@@ -72,6 +72,17 @@ def _utf8_streams() -> None:
         stream.reconfigure(errors="backslashreplace")
 
 
+def _usage_error(exc: click.ClickException) -> str:
+    """A wrong command line in one line, naming the command as the user typed it (``grade``, not the
+    default command's own name)."""
+    message = " ".join(exc.format_message().split()).rstrip(".")
+    ctx = getattr(exc, "ctx", None)
+    if ctx is None:
+        return f"grade: error: {message}"
+    command = ctx.command_path.replace(f"grade {DEFAULT}", "grade", 1)
+    return f"grade: error: {message} (see '{command} --help')"
+
+
 def main(argv: list[str] | None = None) -> None:
     _utf8_streams()
     try:
@@ -79,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         code = exc.exit_code
     except click.ClickException as exc:
-        exc.show()
+        click.echo(_usage_error(exc), err=True)
         code = ExitCode.USAGE
     except (click.Abort, KeyboardInterrupt):
         click.echo("grade: interrupted", err=True)

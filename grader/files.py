@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from pathlib import Path
@@ -32,3 +33,32 @@ def write_atomically(path: Path, data: str | bytes) -> None:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def cannot_write_in(folder: Path) -> str | None:
+    """Why no file can be written in ``folder`` (None: one can), found by writing one.
+
+    ``os.access`` answers yes to root whatever the folder is: a read-only mount, an immutable folder or
+    ``/proc`` refuse only a real write.
+    """
+    probe = folder / f".grader-write-test.{os.getpid()}.{time.monotonic_ns()}"
+    try:
+        with open(probe, "x", encoding="utf-8") as handle:
+            handle.write("")
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    try:
+        probe.unlink()
+    except OSError:
+        pass
+    return None
+
+
+def tree_digest(root: Path, pattern: str = "*") -> str:
+    """The SHA-256 of every file under ``root`` matching ``pattern`` (names and contents, in sorted order;
+    ``__pycache__`` left out): what changes when any of them does."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob(pattern) if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()

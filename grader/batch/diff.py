@@ -20,13 +20,14 @@ from typing import Any
 
 from .records import read_records
 
-# The settings that explain a change, as the records store them.
+# The settings that explain a change, as the records store them; compared per assignment.
 SETTINGS = (
-    ("assignment", lambda r: r.get("assignment")),
     ("rubric sha256", lambda r: r.get("environment", {}).get("rubric_sha256")),
     ("seed", lambda r: r.get("environment", {}).get("seed")),
     ("examples per item", lambda r: r.get("environment", {}).get("examples_per_item")),
+    ("reference package sha256", lambda r: r.get("batch", {}).get("reference_sha256")),
     ("grader version", lambda r: r.get("environment", {}).get("grader_version")),
+    ("grader code", lambda r: r.get("batch", {}).get("settings", {}).get("grader_code")),
     ("torch version", lambda r: r.get("environment", {}).get("torch")),
 )
 
@@ -35,12 +36,14 @@ def diff(old_dir: Path, new_dir: Path) -> dict[str, Any]:
     old, new = read_records(old_dir), read_records(new_dir)
     students = []
     moves: Counter = Counter()
+    deltas = []  # of every student graded in both runs, unchanged ones included
     for student in sorted(set(old) & set(new)):
         change = _student(student, old[student], new[student])
         moves[_direction(change)] += 1
-        if change["items"] or change["old_score"] != change["new_score"]:
+        if _graded(change):
+            deltas.append(change["new_score"] - change["old_score"])
+        if change["items"] or change["old_score"] != change["new_score"] or change["old_assignment"]:
             students.append(change)
-    deltas = [s["new_score"] - s["old_score"] for s in students if _graded(s)]
     return {
         "old": str(old_dir),
         "new": str(new_dir),
@@ -50,9 +53,11 @@ def diff(old_dir: Path, new_dir: Path) -> dict[str, Any]:
             "up": moves["up"],
             "down": moves["down"],
             "unchanged": moves["unchanged"],
-            "mean_change": round(sum(deltas) / sum(moves.values()), 6) if moves else 0.0,
-            "largest_up": max([d for d in deltas if d > 0], default=0.0),
-            "largest_down": min([d for d in deltas if d < 0], default=0.0),
+            "graded_in_both": len(deltas),
+            # Over the students graded in both runs; a grade won or lost with a rejected notebook is in up/down.
+            "mean_change": round(sum(deltas) / len(deltas), 6) if deltas else None,
+            "largest_up": max([d for d in deltas if d > 0], default=None),
+            "largest_down": min([d for d in deltas if d < 0], default=None),
         },
         "students": students,
         "only_old": sorted(set(old) - set(new)),
@@ -95,22 +100,32 @@ def _student(student: str, old: dict[str, Any], new: dict[str, Any]) -> dict[str
                 "feedback": item.get("feedback", ""),
             }
         )
+    moved = old.get("assignment") != new.get("assignment")
     return {
         "student": student,
         "old_score": _score(old),
         "new_score": _score(new),
         "old_outcome": old["batch"]["outcome"],
         "new_outcome": new["batch"]["outcome"],
+        # Set only where the student's notebook names another assignment than before.
+        "old_assignment": old.get("assignment") if moved else None,
+        "new_assignment": new.get("assignment") if moved else None,
         "items": items,
     }
 
 
 def _settings(old: dict[str, dict], new: dict[str, dict]) -> list[dict[str, Any]]:
+    """The settings that differ, per assignment (a rubric fixed in one assignment of a mixed class shows)."""
+    found = sorted({str(r.get("assignment")) for r in (*old.values(), *new.values()) if r.get("assignment")})
+    assignments: list[str | None] = list(found) or [None]
     differing = []
-    for name, read in SETTINGS:
-        before, after = _one(old, read), _one(new, read)
-        if before != after:
-            differing.append({"setting": name, "old": before, "new": after})
+    for assignment in assignments:
+        before = {k: r for k, r in old.items() if assignment is None or r.get("assignment") == assignment}
+        after = {k: r for k, r in new.items() if assignment is None or r.get("assignment") == assignment}
+        for name, read in SETTINGS:
+            was, now = _one(before, read), _one(after, read)
+            if was != now:
+                differing.append({"assignment": assignment, "setting": name, "old": was, "new": now})
     return differing
 
 

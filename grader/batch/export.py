@@ -155,4 +155,6 @@ def _points_possible(records: dict[str, dict]) -> str:
 
 
 def _number(value: float) -> str:
-    return f"{round(value, 2):g}"
+    """Points as an LMS reads them: at most two decimals, never in exponent form (1000000, not 1e+06)."""
+    text = f"{round(value, 2):.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text

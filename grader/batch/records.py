@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -18,13 +19,19 @@ class BatchFolderError(GraderError):
 
 
 def read_records(folder: Path) -> dict[str, dict[str, Any]]:
-    """Every stored record of the folder, by student id."""
+    """The records of the folder's last batch, by student id.
+
+    ``reports/`` may also keep records of notebooks an earlier batch into the same folder graded and the
+    last one did not (a notebook removed, renamed, or moved to another student): only the students of the
+    batch's ``gradebook.csv`` (its index, for several assignments) count, where there is one.
+    """
     reports = folder / "reports"
     if not reports.is_dir():
         raise BatchFolderError(f"{folder}: not a grade batch output folder (no reports/)")
+    current = _listed(folder / "gradebook.csv")
     records = {}
     for path in sorted(reports.glob("*.json")):
-        if path.name.endswith(_RENDERINGS):
+        if path.name.endswith(_RENDERINGS) or (current is not None and path.stem not in current):
             continue
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
@@ -32,3 +39,19 @@ def read_records(folder: Path) -> dict[str, dict[str, Any]]:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise BatchFolderError(f"{path}: not a grade batch record ({type(exc).__name__})") from None
     return records
+
+
+def _listed(gradebook: Path) -> set[str] | None:
+    """The student ids of a gradebook (undoing the spreadsheet escape of ``grader.escape``); None without one."""
+    try:
+        with gradebook.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise BatchFolderError(f"{gradebook}: cannot be read ({type(exc).__name__})") from None
+    students = set()
+    for row in rows:
+        cell = row.get("student") or ""
+        students.add(cell[1:] if cell[:1] == "'" and cell[1:2] in ("=", "+", "-", "@") else cell)
+    return students

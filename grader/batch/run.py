@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +36,7 @@ from typing import Any
 from .._version import __version__
 from ..errors import GraderError, NotebookError, RubricError
 from ..escape import clean
-from ..files import write_atomically
+from ..files import tree_digest, write_atomically
 from ..notebook import grader_metadata, parse
 from .gradebook import summary, write_gradebook, write_index, write_overview, write_summary
 
@@ -79,7 +80,14 @@ class Settings:
     language: str | None = None  # grade batch --lang; None: each rubric's language:
 
     def key(self) -> dict[str, Any]:
-        return {"grader_version": __version__, **self.__dict__}
+        # The grader's own code too: its version stays the same between releases, its behaviour need not.
+        return {"grader_version": __version__, "grader_code": grader_code(), **self.__dict__}
+
+
+@functools.cache
+def grader_code() -> str:
+    """A digest of the grader's Python code (this installation's)."""
+    return tree_digest(Path(__file__).resolve().parent.parent, "*.py")[:16]
 
 
 @dataclass(frozen=True)
@@ -218,13 +226,16 @@ def _course_id(value: object, notebook: str) -> str | None:
 
 
 def _safe(name: str) -> str:
-    """A student id that is also a safe file name."""
-    cleaned = re.sub(r"[^\w.@+-]+", "_", name.strip(), flags=re.ASCII).strip("._") or "student"
+    """A student id that is also a safe file name: letters of any script (``Śliwa``), digits, ``.@+-_``."""
+    cleaned = re.sub(r"[^\w.@+-]+", "_", unicodedata.normalize("NFC", name.strip())).strip("._") or "student"
     return cleaned[:100]
 
 
-def finished(out: Path, submission: Submission, settings: Settings) -> dict[str, Any] | None:
-    """The stored record of this very notebook graded with these settings, if there is one."""
+def finished(
+    out: Path, submission: Submission, settings: Settings, formats: Sequence[str] = ()
+) -> dict[str, Any] | None:
+    """The stored record of this very notebook graded with these settings, with a rendering in each of
+    ``formats`` beside it (one asked for now, and not then, means grading it again), if there is one."""
     if submission.sha256 is None:
         return None
     try:
@@ -238,14 +249,33 @@ def finished(out: Path, submission: Submission, settings: Settings) -> dict[str,
         return None
     if batch.get("outcome") == "graded" and not _same_rubric(record, settings):
         return None
+    if batch.get("outcome") == "graded" and not all(
+        (out / RECORDS / f"{submission.student}{SUFFIX[fmt]}").is_file() for fmt in formats
+    ):
+        return None
     return record
 
 
 def _same_rubric(record: dict[str, Any], settings: Settings) -> bool:
-    """The record was graded with the rubric file the batch would use now: a rubric fixed since is a regrade."""
+    """The record was graded with the rubric file and the reference package the batch would use now: a
+    rubric or a reference fixed since is a regrade."""
     graded_with = (record.get("environment") or {}).get("rubric_sha256")
+    reference = (record.get("batch") or {}).get("reference_sha256")
     name = settings.assignment if settings.assignment is not None else record.get("assignment")
-    return isinstance(graded_with, str) and isinstance(name, str) and graded_with == _rubric_digest(name)
+    if not isinstance(graded_with, str) or not isinstance(name, str) or graded_with != _rubric_digest(name):
+        return False
+    return isinstance(reference, str) and reference == _reference_digest(name)
+
+
+@functools.lru_cache(maxsize=64)
+def _reference_digest(name: str) -> str | None:
+    from ..course.assignment import resolve
+    from ..course.rubric import load_rubric
+
+    try:
+        return tree_digest(load_rubric(resolve(name)).reference)
+    except (GraderError, OSError):
+        return None
 
 
 @functools.lru_cache(maxsize=64)
@@ -265,6 +295,8 @@ def record_of(submission: Submission, result: dict[str, Any], settings: Settings
     if submission.declared_student is not None:
         batch["declared_student"] = submission.declared_student
     if result["outcome"] == "graded":
+        graded_with = settings.assignment if settings.assignment is not None else result["report"].get("assignment")
+        batch["reference_sha256"] = _reference_digest(str(graded_with)) if graded_with else None
         return {**result["report"], "batch": batch}
     return {
         "submission": str(submission.path),
@@ -296,7 +328,7 @@ def run_batch(
     records: dict[str, dict[str, Any]] = {}
     todo: list[Submission] = []
     for submission in chosen:
-        kept = finished(out, submission, settings) if resume else None
+        kept = finished(out, submission, settings, formats) if resume else None
         if kept is None:
             todo.append(submission)
         else:
@@ -315,12 +347,18 @@ def run_batch(
                 f"results are in {out}; once this is fixed, --resume grades the rest)"
             )
         record = records[submission.student] = record_of(submission, result, settings)
-        for fmt, text in result.get("renderings", {}).items():  # none for a failed one, which --resume regrades
-            write_atomically(out / RECORDS / f"{submission.student}{SUFFIX[fmt]}", text)
-        write_atomically(
-            out / RECORDS / f"{submission.student}.json", json.dumps(record, indent=2, ensure_ascii=False) + "\n"
-        )
-        _write_tables(out, layout, chosen, records, only={submission.assignment} - {None})
+        try:
+            for fmt, text in result.get("renderings", {}).items():  # none for a failed one, which --resume regrades
+                write_atomically(out / RECORDS / f"{submission.student}{SUFFIX[fmt]}", text)
+            write_atomically(
+                out / RECORDS / f"{submission.student}.json", json.dumps(record, indent=2, ensure_ascii=False) + "\n"
+            )
+            _write_tables(out, layout, chosen, records, only={submission.assignment} - {None})
+        except OSError as exc:
+            raise GraderError(
+                f"{out}: cannot write {submission.student}'s result ({exc.strerror or exc}): grade batch stopped, "
+                f"{state.skipped + len(state.done)} of {state.total} results are in {out}; --resume grades the rest"
+            ) from None
         state.done.append(record)
         progress(submission, result, state)
     return state

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import ExitCode, GraderError
+from ..files import cannot_write_in
 from .common import (
     batch_assignment_option,
     cache_dir_option,
@@ -193,8 +194,16 @@ def _make_out(out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise GraderError(f"--out {out}: cannot create it ({exc.strerror})") from None
-    if not os.access(out, os.W_OK):
-        raise GraderError(f"--out {out}: not writable")
+    from ..batch.run import RECORDS
+
+    for folder in (out, out / RECORDS):
+        try:
+            folder.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise GraderError(f"--out {out}: cannot create {folder} ({exc.strerror})") from None
+        why = cannot_write_in(folder)
+        if why is not None:
+            raise GraderError(f"--out {out}: cannot write in {folder} ({why})")
 
 
 def _pool(scheduler: str | None, *, options: Any, formats: tuple[str, ...], jobs: int) -> Any:

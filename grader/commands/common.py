@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..errors import GraderError
-from ..files import write_atomically
+from ..files import cannot_write_in, write_atomically
 from ..i18n import LANGUAGES
 from ..sandbox.launch import DEVICES, SANDBOXES
 
@@ -102,13 +102,22 @@ def check_writable(path: Path) -> None:
         if not os.access(path, os.W_OK):
             raise GraderError(f"--output {path}: not writable")
         return
-    if not os.access(parent, os.W_OK):
-        raise GraderError(f"--output {path}: the folder {parent} is not writable")
+    why = cannot_write_in(parent)
+    if why is not None:
+        raise GraderError(f"--output {path}: the folder {parent} is not writable ({why})")
 
 
 def emit(text: str, output: Path | None) -> None:
-    if output is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    else:
-        write_atomically(output, text)
+    """``text`` to ``output``, else standard output; where ``output`` fails after all (a full disk), the text
+    goes to standard output instead, with the reason in one line (exit 2): nothing graded is lost."""
+    if output is not None:
+        try:
+            write_atomically(output, text)
+            return
+        except OSError as exc:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            why = f"cannot write it ({exc.strerror or exc}): written to standard output instead"
+            raise GraderError(f"--output {output}: {why}") from None
+    sys.stdout.write(text)
+    sys.stdout.flush()

@@ -65,5 +65,6 @@ def export(
     emit(result.text, output)
     for line in result.missing:
         click.echo(f"grade export: {line}", err=True)
-    click.echo(f"grade export: {result.rows} students, {chosen}, for {target}", err=True)
+    rows = f"{result.rows} student{'s' * (result.rows != 1)}"
+    click.echo(f"grade export: {rows}, {chosen}, for {target}", err=True)
     return ExitCode.OK

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from ..errors import ExitCode, RubricError
+from ..errors import AssignmentNotFound, ExitCode, GraderError, RubricError
+from ..files import cannot_write_in
 from .common import cache_dir_option, device_option, examples_option, plan_cache, sandbox_option, seed_option
 
 
@@ -34,12 +35,27 @@ def plans(
     from ..course.rubric import load_rubric
     from ..grading import Options, grade_notebook
 
-    rubric_path = resolve(assignment)
+    try:
+        rubric_path = resolve(assignment)
+    except AssignmentNotFound as exc:
+        if assignment is not None:
+            raise
+        # The one way to name it here is the argument (grade plans ID), not --assignment.
+        raise AssignmentNotFound(str(exc).replace("with --assignment", "as the argument: grade plans ID")) from None
     rubric = load_rubric(rubric_path)
-    if rubric.solution_notebook is None or not rubric.solution_notebook.is_file():
+    if rubric.solution_notebook is None:
         raise RubricError(f"{rubric.path}: solution_notebook: grade plans grades the solution notebook; name one")
+    if not rubric.solution_notebook.is_file():
+        raise RubricError(f"{rubric.path}: solution_notebook: {rubric.solution_notebook} does not exist")
     directory = plan_cache(cache_dir, no_cache=False)
     assert directory is not None
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        why = cannot_write_in(directory)
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+    if why is not None:
+        raise GraderError(f"--cache-dir {directory}: the plans cannot be stored there ({why})")
     started = time.monotonic()
     options = Options(
         assignment=str(rubric_path), device=device, sandbox=sandbox, seed=seed, examples=examples, plan_cache=directory

@@ -20,6 +20,7 @@ import atexit
 import hashlib
 import io
 import json
+import os
 import shutil
 import stat
 import tempfile
@@ -114,8 +115,27 @@ def _safe_name(name: str, shown: str) -> PurePosixPath:
     return path
 
 
+# Bundles unpacked by this process (and, through fork, by the grading workers it starts), by file and
+# version: a batch unpacks its bundle once, not once per notebook (each folder is removed at exit).
+_UNPACKED: dict[tuple[str, int, int], Path] = {}
+
+
 def extract(bundle: Path) -> Path:
     """Checks and unpacks a bundle into a private folder; returns its rubric's path."""
+    try:
+        found = bundle.stat()
+        key = (os.path.realpath(bundle), found.st_mtime_ns, found.st_size)
+    except OSError:
+        key = None
+    if key is not None and key in _UNPACKED and _UNPACKED[key].is_file():
+        return _UNPACKED[key]
+    rubric = _unpack(bundle)
+    if key is not None:
+        _UNPACKED[key] = rubric
+    return rubric
+
+
+def _unpack(bundle: Path) -> Path:
     shown = str(bundle)
     try:
         archive = zipfile.ZipFile(bundle)

@@ -22,6 +22,7 @@ from pathlib import Path
 from .._version import __version__
 from ..child.wire import FrameReader, WireError, pack
 from ..course.rubric import Item, Rubric
+from ..files import tree_digest
 
 FORMAT = 1
 _MAX_PLAN_BYTES = 1 << 30
@@ -58,14 +59,6 @@ def _version(package: str) -> str:
         return "?"
 
 
-def _tree_digest(root: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-        digest.update(str(path.relative_to(root)).encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-    return digest.hexdigest()
-
-
 class PlanStore:
     """Plans in ``directory`` (the cache, written as items are graded), else in ``shipped`` (read only:
     the plans a bundle brought, ``grade bundle --plans``)."""
@@ -80,7 +73,7 @@ class PlanStore:
                 f"python {platform.python_version()}",
                 *(f"{p} {_version(p)}" for p in ("hypothesis", "numpy", "torch")),
                 f"rubric {rubric.sha256}",
-                f"reference {_tree_digest(rubric.reference)}",
+                f"reference {tree_digest(rubric.reference)}",
                 # the drawing's building blocks, the catalogue of functions an input may name, the probe
                 *(hashlib.sha256((_PACKAGE / part).read_bytes()).hexdigest() for part in _DRAWING),
             ]

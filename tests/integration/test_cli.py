@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from conftest import ROOT, SAMPLES, TEMPLATE, write_notebook
@@ -180,8 +181,21 @@ def test_bad_rubric_names_the_file_and_key(grade, tmp_path):
 def test_unknown_format_is_a_usage_error(grade):
     done = grade("-f", "xml", CORRECT)
     assert done.returncode == 2
-    assert "Invalid value for '-f' / '--format'" in done.stderr
+    assert done.stderr.startswith("grade: error: Invalid value for '-f' / '--format': 'xml' is not one of ")
+    assert done.stderr.endswith(" (see 'grade --help')\n") and done.stderr.count("\n") == 1
     assert done.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (("--bogus", "x.ipynb"), "grade: error: No such option '--bogus' (see 'grade --help')"),
+        (("batch",), "grade: error: Missing argument 'SUBMISSIONS...' (see 'grade batch --help')"),
+    ],
+)
+def test_a_wrong_command_line_is_one_line_naming_the_command_as_typed(grade, args, line):
+    done = grade(*args, timeout=60)
+    assert (done.returncode, done.stderr, done.stdout) == (2, line + "\n", "")
 
 
 def test_output_into_a_missing_folder_is_refused_before_grading(grade, tmp_path):

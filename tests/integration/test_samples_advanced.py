@@ -110,6 +110,11 @@ def test_a_bundle_of_the_second_assignment_grades_like_its_folders(grade, grade_
     name = "wrong_jacobian_transposed.ipynb"
     report = grade_json(SAMPLES / name, "--assignment", bundle)
     assert_verdicts(report, EXPECTED[name], [item["id"] for item in RUBRIC["items"]])
+    # The bundle carries the derived public checks (public_checks.examples) too.
+    checked = grade("check", "-f", "json", "-a", bundle, SAMPLES / name, cwd=tmp_path, timeout=300)
+    assert checked.returncode == 1, checked.stderr
+    statuses = {item["id"]: item["status"] for item in json.loads(checked.stdout)["items"]}
+    assert statuses == {item["id"]: "failed" if item["id"] == "a6.jacobian" else "passed" for item in RUBRIC["items"]}
 
 
 # -- grade export: the batch's grades as Moodle and Canvas import them ------------------
@@ -186,7 +191,9 @@ def test_diff_shows_a_notebook_fixed_between_two_runs_with_its_item(batch_out, p
     done = run_grader("diff", old, new, "-f", "json")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
-    assert data["settings"] == [{"setting": "examples per item", "old": 100, "new": 20}]
+    assert data["settings"] == [
+        {"assignment": "autograd-advanced", "setting": "examples per item", "old": 100, "new": 20}
+    ]
     (student,) = data["students"]
     assert (student["student"], student["old_score"], student["new_score"]) == ("wrong_jacobian_transposed", 88, 100)
     assert [(i["id"], i["old_status"], i["old_score"], i["new_status"], i["new_score"]) for i in student["items"]] == [
@@ -197,7 +204,7 @@ def test_diff_shows_a_notebook_fixed_between_two_runs_with_its_item(batch_out, p
     assert {"id": "jacobian_transposed", "old": 1, "new": 0} in data["misconceptions"]
 
     text = run_grader("diff", old, new).stdout
-    assert "changed: examples per item: 100 → 20" in text
+    assert "changed: autograd-advanced: examples per item: 100 → 20" in text
     assert "wrong_jacobian_transposed: 88 → 100" in text and "a6.jacobian: failed 3 → passed 15" in text
     rows = run_grader("diff", old, new, "-f", "csv").stdout.splitlines()
     assert rows == [",".join(HEADER), "wrong_jacobian_transposed,88,100,a6.jacobian,failed,3,passed,15"]
