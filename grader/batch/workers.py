@@ -88,8 +88,8 @@ class LocalPool:
         return ProcessPoolExecutor(max_workers=self.jobs, mp_context=context)
 
     def _assignments(self, todo: list[Submission]) -> list[str]:
-        """What the gradings will load: the TA's --assignment (an id or a rubric file; a bundle is unpacked
-        afresh by each grading, so there is nothing to share), else each id the notebooks name."""
+        """What the gradings will load: the TA's --assignment (an id or a rubric file, a bundle's too once
+        the batch has unpacked it), else each id the notebooks name."""
         given = self.options.assignment
         if given is not None:
             return [] if given.endswith(".zip") else [given]

@@ -124,8 +124,13 @@ def batch(
     if scheduler is None:  # the notebooks run here: their packages are checked once, now, not in each worker
         _require_packages(rubric, sandbox=sandbox)
     _make_out(out)
+    graded_with = assignment
+    if scheduler is None and assignment is not None and assignment.endswith(".zip"):
+        # The bundle was checked and unpacked once, here: local workers read that folder (removed when the
+        # batch ends) instead of each unpacking it again. The settings keep naming the bundle.
+        graded_with = str(resolve(assignment))
     options = Options(
-        assignment=assignment,
+        assignment=graded_with,
         device=device,
         sandbox=sandbox,
         seed=seed,
