@@ -8,9 +8,12 @@ wrong function that fails the same part.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import torch
 
+from conftest import ROOT
 from grader.authoring import (
     CREATE_GRAPH_MISSING,
     HOOK_ON_CALLER_TENSOR,
@@ -45,17 +48,11 @@ def _evidence(student_fn, reference_fn, case: Case) -> Evidence:
     return Evidence(case, student, expected, frozenset({"part"}), found, None, None, None)  # type: ignore[arg-type]
 
 
-class _Clip(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, c):
-        ctx.save_for_backward(x)
-        ctx.c = c
-        return c * torch.tanh(x / c)
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        (x,) = ctx.saved_tensors
-        return grad_out * (1 - torch.tanh(x / ctx.c) ** 2), None
+sys.path.insert(0, str(ROOT / "reference"))
+try:
+    from autograd_advanced.solution import SoftClip as _Clip  # c·tanh(x/c), backward grad_out·(1 − tanh²)
+finally:
+    sys.path.remove(str(ROOT / "reference"))
 
 
 class _IgnoresGradOut(_Clip):
