@@ -51,11 +51,13 @@ def check(
 ) -> int:
     """Run the assignment's public checks on SUBMISSION: a self-check before hand-in.
 
-    The public checks compare your gradients with finite differences of your own
-    functions and with the formulas the exercises state, and check the rules every
-    function must follow. They use no reference solution and none of the inputs of
-    grading: passing them is necessary, not sufficient. What they cannot decide is
-    reported as "checked only at grading".
+    The public checks never use the inputs of grading. Derived ones (an
+    assignment's public_checks.examples) compare your functions, part by part as
+    grading does, with the reference's answers on a few fixed inputs; hand-written
+    ones (public_checks.py) compare your gradients with finite differences of your
+    own functions and with the formulas the exercises state. Passing them is
+    necessary, not sufficient. What they cannot decide is reported as "checked
+    only at grading".
 
     Without --sandbox it runs in the bubblewrap sandbox where that works, and
     otherwise (macOS, Windows, Linux without bubblewrap) without one, saying so

@@ -2,9 +2,12 @@
 
 Nothing secret takes part: no reference solution, no hidden inputs, no seed.
 The notebook runs exactly as for grading, then each rubric item gets a
-fresh worker that runs that item's public checks on the student's functions
-and sends back plain findings. Items are isolated and under the item time
-limit, as in grading.
+fresh worker. Hand-written checks (``public_checks.py``) run in it on the
+student's functions and send back plain findings; derived ones
+(``public_checks.examples``: the reference's answers on a few public inputs,
+``grader.selfcheck.examples``) send it their inputs as grading's calls, and
+the answers are judged here as grading judges them. Items are isolated and
+under the item time limit, as in grading.
 
 What the student reads is in the language ``grade check --lang`` names, else
 the rubric's ``language:``; the checks' side gets its translations as plain
