@@ -131,6 +131,7 @@ class Progress:
     skipped: int = 0
     done: list[dict[str, Any]] = field(default_factory=list)
     named: str | None = None  # the one assignment the notebooks name, when they name one (one gradebook)
+    declared: dict[str, int] = field(default_factory=dict)  # how many notebooks name each assignment of the course
 
 
 def collect(patterns: Sequence[str]) -> list[Path]:
@@ -338,6 +339,7 @@ def run_batch(
         total=len(chosen),
         skipped=len(records),
         named=next(iter(named)) if len(named) == 1 and settings.assignment is None else None,
+        declared={a: sum(1 for s in chosen if s.assignment == a) for a in sorted(named)},
     )
     _write_tables(out, layout, chosen, records)
     for submission, result in pool(_each_assignment_first(todo) if layout.per_assignment else todo):

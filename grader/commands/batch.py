@@ -164,6 +164,17 @@ def batch(
     sys.stdout.write(render_summary(stored))
     if state.skipped:
         click.echo(f"{state.skipped} kept from an earlier run (--resume)", err=True)
+    if rubric is not None:
+        # --assignment wins for every notebook; a notebook that names another assignment is graded against it
+        # anyway, and most likely scores nothing: said, not left for the TA to find in the gradebook.
+        others = {a: n for a, n in state.declared.items() if a != rubric.assignment}
+        if others:
+            named = ", ".join(f"{n} {a}" for a, n in others.items())
+            click.echo(
+                f"grade batch: notebooks that name another assignment ({named}) were graded as "
+                f"{rubric.assignment}, as --assignment says; grade them without it, or with their own",
+                err=True,
+            )
     graded_as = rubric.assignment if rubric is not None else state.named
     for line in assignment_lines(stored, folder=str(out), assignment=graded_as):
         click.echo(line, err=True)

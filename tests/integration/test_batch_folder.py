@@ -67,8 +67,15 @@ def test_a_batch_graded_with_a_bundle_leaves_no_unpacked_bundle(plan_cache, tmp_
     bundle = tmp_path / "basics.zip"
     assert run_grader("bundle", "autograd-basics", "-o", bundle).returncode == 0
     before = set(Path(tempfile.gettempdir()).glob("grader-bundle-*"))
-    _batch(plan_cache, *_class(tmp_path / "class"), "-o", tmp_path / "out", "-a", bundle)
+    notebooks = _class(tmp_path / "class")
+    shutil.copyfile(SAMPLES.parent / "autograd-advanced" / "correct.ipynb", notebooks[0].parent / "adv.ipynb")
+    done = _batch(plan_cache, *notebooks, notebooks[0].parent / "adv.ipynb", "-o", tmp_path / "out", "-a", bundle)
     assert set(Path(tempfile.gettempdir()).glob("grader-bundle-*")) - before == set()
+    # --assignment wins for every notebook; the one that names another assignment is said to have been.
+    assert (
+        "grade batch: notebooks that name another assignment (1 autograd-advanced) were graded as autograd-basics, "
+        "as --assignment says; grade them without it, or with their own"
+    ) in done.stderr.splitlines()
 
 
 def test_a_report_that_cannot_be_written_goes_to_standard_output(plan_cache, tmp_path):
