@@ -25,8 +25,16 @@ def clean(text: str) -> str:
     return _UNSAFE.sub(_visible, text)
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@")
+
+
 def spreadsheet_safe(text: str) -> str:
     """A CSV cell a spreadsheet will not run as a formula (a file named ``=HYPERLINK(…)``), and a terminal
     that shows the file will not run as escapes."""
     text = " ".join(clean(str(text)).split())
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text
+    return f"'{text}" if text[:1] in _FORMULA_STARTS else text
+
+
+def from_spreadsheet_safe(cell: str) -> str:
+    """The value of a cell ``spreadsheet_safe`` wrote (a student id read back from a gradebook)."""
+    return cell[1:] if cell[:1] == "'" and cell[1:2] in _FORMULA_STARTS else cell

@@ -35,12 +35,18 @@ def write_atomically(path: Path, data: str | bytes) -> None:
         raise
 
 
-def cannot_write_in(folder: Path) -> str | None:
-    """Why no file can be written in ``folder`` (None: one can), found by writing one.
+def cannot_write_in(folder: Path, *, make: bool = False) -> str | None:
+    """Why no file can be written in ``folder`` (None: one can), found by writing one; ``make``: the folder
+    (and its parents) made first where missing.
 
     ``os.access`` answers yes to root whatever the folder is: a read-only mount, an immutable folder or
     ``/proc`` refuse only a real write.
     """
+    if make:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            return exc.strerror or str(exc)
     probe = folder / f".grader-write-test.{os.getpid()}.{time.monotonic_ns()}"
     try:
         with open(probe, "x", encoding="utf-8") as handle:

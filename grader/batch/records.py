@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GraderError
+from ..escape import from_spreadsheet_safe
 from .run import SUFFIX
 
 # Renderings beside the records that are JSON too (-f gradescope): not records.
@@ -42,7 +43,7 @@ def read_records(folder: Path) -> dict[str, dict[str, Any]]:
 
 
 def _listed(gradebook: Path) -> set[str] | None:
-    """The student ids of a gradebook (undoing the spreadsheet escape of ``grader.escape``); None without one."""
+    """The student ids of a gradebook (as ``spreadsheet_safe`` wrote them, read back); None without one."""
     try:
         with gradebook.open(encoding="utf-8", newline="") as handle:
             rows = list(csv.DictReader(handle))
@@ -50,8 +51,4 @@ def _listed(gradebook: Path) -> set[str] | None:
         return None
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise BatchFolderError(f"{gradebook}: cannot be read ({type(exc).__name__})") from None
-    students = set()
-    for row in rows:
-        cell = row.get("student") or ""
-        students.add(cell[1:] if cell[:1] == "'" and cell[1:2] in ("=", "+", "-", "@") else cell)
-    return students
+    return {from_spreadsheet_safe(row.get("student") or "") for row in rows}

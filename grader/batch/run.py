@@ -28,6 +28,7 @@ import json
 import os
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -339,7 +340,7 @@ def run_batch(
         total=len(chosen),
         skipped=len(records),
         named=next(iter(named)) if len(named) == 1 and settings.assignment is None else None,
-        declared={a: sum(1 for s in chosen if s.assignment == a) for a in sorted(named)},
+        declared=dict(sorted(Counter(s.assignment for s in chosen if s.assignment is not None).items())),
     )
     _write_tables(out, layout, chosen, records)
     for submission, result in pool(_each_assignment_first(todo) if layout.per_assignment else todo):

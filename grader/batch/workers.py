@@ -88,11 +88,11 @@ class LocalPool:
         return ProcessPoolExecutor(max_workers=self.jobs, mp_context=context)
 
     def _assignments(self, todo: list[Submission]) -> list[str]:
-        """What the gradings will load: the TA's --assignment (an id or a rubric file, a bundle's too once
-        the batch has unpacked it), else each id the notebooks name."""
+        """What the gradings will load: the TA's --assignment (an id or a rubric file, a bundle's too: the
+        batch unpacks it before the pool starts, ``grader.commands.batch``), else each id the notebooks name."""
         given = self.options.assignment
         if given is not None:
-            return [] if given.endswith(".zip") else [given]
+            return [given]
         return sorted({s.assignment for s in todo if s.assignment is not None})
 
     def __call__(self, todo: list[Submission]) -> Iterator[tuple[Submission, dict[str, Any]]]:

@@ -75,9 +75,9 @@ def _derive_public_checks(assignment: str) -> None:
     rubric = load_rubric(resolve(assignment))
     if rubric.public_checks is None or not is_derived(rubric.public_checks):
         return
-    examples = derive(rubric)
     rubric.public_checks.parent.mkdir(parents=True, exist_ok=True)
-    check_writable(rubric.public_checks)
+    check_writable(rubric.public_checks)  # before the reference runs, not after
+    examples = derive(rubric)
     write_atomically(rubric.public_checks, dumps(examples))
     cases, items = sum(len(item.cases) for item in examples.items), len(examples.items)
     click.echo(f"wrote {rubric.public_checks} (public checks: {cases} inputs, {items} item{'s' * (items != 1)})")

@@ -213,11 +213,7 @@ def _make_out(out: Path) -> None:
     from ..batch.run import RECORDS
 
     for folder in (out, out / RECORDS):
-        try:
-            folder.mkdir(exist_ok=True)
-        except OSError as exc:
-            raise GraderError(f"--out {out}: cannot create {folder} ({exc.strerror})") from None
-        why = cannot_write_in(folder)
+        why = cannot_write_in(folder, make=True)
         if why is not None:
             raise GraderError(f"--out {out}: cannot write in {folder} ({why})")
 

@@ -49,11 +49,7 @@ def plans(
         raise RubricError(f"{rubric.path}: solution_notebook: {rubric.solution_notebook} does not exist")
     directory = plan_cache(cache_dir, no_cache=False)
     assert directory is not None
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        why = cannot_write_in(directory)
-    except OSError as exc:
-        why = exc.strerror or str(exc)
+    why = cannot_write_in(directory, make=True)
     if why is not None:
         raise GraderError(f"--cache-dir {directory}: the plans cannot be stored there ({why})")
     started = time.monotonic()

@@ -263,7 +263,7 @@ def _raised_result(setup: ItemSetup, failure: Failure, common: dict[str, Any]) -
     )
 
 
-def _mismatch_line(found: list[Mismatch]) -> str:
+def mismatch_line(found: list[Mismatch]) -> str:
     """The first difference of a part, and how many more it has."""
     first = clip(found[0].message)
     if len(found) == 1:
@@ -288,7 +288,7 @@ def _failed_result(setup: ItemSetup, failures: list[Failure], common: dict[str, 
                 continue
             description = _(setup.check.part(name).description)
             lines.append(_("Wrong: {part} ({description})").format(part=name, description=description))
-            lines.append(f"  {_mismatch_line(found)}")
+            lines.append(f"  {mismatch_line(found)}")
         lines.append(_("Smallest failing input: {shown}").format(shown=failure.case.describe()))
         new_hits = [h for h in failure.misconceptions if h not in hits]
         lines.extend(_misconception_text(tuple(new_hits)))

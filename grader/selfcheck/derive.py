@@ -11,10 +11,16 @@ instructor's error, in one line.
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
 from ..course.rubric import Rubric
 from ..i18n import LANGUAGES, _, language
+from ..judging.model import ItemSetup
+from ..judging.search import item_seed
 from .examples import PublicCase, PublicExamples, PublicItem, PublicPart
+
+if TYPE_CHECKING:
+    from ..observe.reference import ReferenceRunner
 
 # Enough to show each part on a few shapes and dtypes; few enough that a self-check takes seconds.
 EXAMPLES_PER_ITEM = 8
@@ -29,18 +35,19 @@ def derive(rubric: Rubric, *, per_item: int = EXAMPLES_PER_ITEM) -> PublicExampl
     items = []
     texts: set[str] = set()
     for item in rubric.items:
-        check = assignment.check_for(item)
-        names = [name for name, _points in assignment.parts_of(item)]
+        check, scored = assignment.check_for(item), tuple(assignment.parts_of(item))
         parts = tuple(
             PublicPart(
                 name,
                 _translated(check.part(name).description, rubric),
                 () if check.part(name).judge is not None else tuple(check.part(name).facts),
             )
-            for name in names
+            for name, _points in scored
         )
         labels = {path: _translated(text, rubric) for path, text in check.labels.items()}
-        cases = _cases(rubric, assignment, item, reference, per_item)
+        # A seed of the item's own for the public inputs, never the grading's.
+        setup = ItemSetup(item, check, scored, (), item_seed(rubric.seed, f"public {item.id}"), per_item)
+        cases = _cases(setup, reference)
         items.append(PublicItem(item.id, item.target, parts, labels, cases))
         texts |= _step_texts(cases)
     messages: dict[str, dict[str, str]] = {code: {} for code in LANGUAGES}
@@ -71,18 +78,16 @@ def _translated(text: str, rubric: Rubric) -> dict[str, str]:
     return texts
 
 
-def _cases(rubric, assignment, item, reference, per_item: int) -> tuple[PublicCase, ...]:
+def _cases(setup: ItemSetup, reference: ReferenceRunner) -> tuple[PublicCase, ...]:
+    """The item's public inputs (``setup.seed``, ``setup.examples`` of them) and the reference's answers."""
     from ..child.wire import pack
     from ..judging.instructor import Audit
-    from ..judging.model import ItemSetup
-    from ..judging.search import item_seed, reject, run_examples
+    from ..judging.search import reject, run_examples
     from ..observe.observation import decode
     from ..observe.reference import ReferenceFailed
 
-    check = assignment.check_for(item)
-    seed = item_seed(rubric.seed, f"public {item.id}")
-    call_seed = seed % (1 << 31)
-    setup = ItemSetup(item, check, tuple(assignment.parts_of(item)), (), seed, per_item)
+    item, check, per_item = setup.item, setup.check, setup.examples
+    call_seed = setup.seed % (1 << 31)
     audit = Audit.of_item(setup, reference, call_seed=call_seed)
     cases: list[PublicCase] = []
     seen: set[str] = set()
@@ -104,7 +109,7 @@ def _cases(rubric, assignment, item, reference, per_item: int) -> tuple[PublicCa
         tolerance = item.tolerance(case.dtype)
         cases.append(PublicCase((header, blobs), expected, (tolerance.rtol, tolerance.atol)))
 
-    error = run_examples(check.cases, record, max_examples=per_item, seed=seed)
+    error = run_examples(check.cases, record, max_examples=per_item, seed=setup.seed)
     if error is not None:
         raise error
     if failed:

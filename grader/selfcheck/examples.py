@@ -17,18 +17,17 @@ unpickled, and a damaged or foreign file is refused in one line.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import RubricError
-from ..i18n import LANGUAGES, SOURCE_LANGUAGE, _, current_language, ngettext
+from ..i18n import LANGUAGES, SOURCE_LANGUAGE, _, current_language
+from ..result import LATER
 
 FORMAT = 1
 SUFFIX = ".examples"
 _MAX_FILE_BYTES = 64 << 20
-PASSED, FAILED, LATER = "passed", "failed", "checked only at grading"
 
 
 def is_derived(path: Path | None) -> bool:
@@ -182,10 +181,6 @@ def _texts(value: Any) -> dict[str, str]:
     return texts
 
 
-def digest(examples: PublicExamples) -> str:
-    return hashlib.sha256(dumps(examples)).hexdigest()
-
-
 # -- judging a student's answers ---------------------------------------------------------
 
 
@@ -209,7 +204,7 @@ def judge(
 
 
 def _judge(item: PublicItem, replies: list[tuple[dict, list[bytes]]], device_as: str | None) -> dict[str, Any]:
-    from ..judging.feedback import clip, error_text
+    from ..judging.feedback import clip, error_text, mismatch_line
     from ..observe.case import Case
     from ..observe.compare import Tolerance, compare
     from ..observe.observation import ObservationError, decode
@@ -234,14 +229,8 @@ def _judge(item: PublicItem, replies: list[tuple[dict, list[bytes]]], device_as:
             if part.facts and part.name not in first_wrong:
                 found = compare(student, expected, part.facts, tolerance, labels)
                 if found:
-                    text = clip(found[0].message)
-                    if len(found) > 1:
-                        more = len(found) - 1
-                        text = ngettext(
-                            "{first} ({more} more difference)", "{first} ({more} more differences)", more
-                        ).format(first=text, more=more)
                     first_wrong[part.name] = _("{difference}; input: {shown}").format(
-                        difference=text, shown=clip(shown.describe(), 400)
+                        difference=mismatch_line(found), shown=clip(shown.describe(), 400)
                     )
     findings = []
     for part in item.parts:
@@ -249,9 +238,9 @@ def _judge(item: PublicItem, replies: list[tuple[dict, list[bytes]]], device_as:
         if not part.facts:
             findings.append({"check": check, "status": LATER, "message": ""})
         elif part.name in first_wrong:
-            findings.append({"check": check, "status": FAILED, "message": clip(first_wrong[part.name])})
+            findings.append({"check": check, "status": "failed", "message": clip(first_wrong[part.name])})
         elif raised is None:
-            findings.append({"check": check, "status": PASSED, "message": ""})
+            findings.append({"check": check, "status": "passed", "message": ""})
     if raised is not None:
         error, shown = raised
         if error.get("not_implemented"):
@@ -259,5 +248,5 @@ def _judge(item: PublicItem, replies: list[tuple[dict, list[bytes]]], device_as:
         else:
             message = _("{error}; input: {shown}").format(error=error_text(error), shown=clip(shown.describe(), 400))
         return {"status": "error", "message": clip(message), "findings": findings}
-    status = FAILED if first_wrong else PASSED
+    status = "failed" if first_wrong else "passed"
     return {"status": status, "message": "", "findings": findings}

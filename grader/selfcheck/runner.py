@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING
 from ..errors import RubricError
 from ..escape import clean
 from ..i18n import _, language
-from ..result import CHECK_STATUSES, SelfCheckItem, SelfCheckReport
+from ..result import CHECK_STATUSES, LATER, SelfCheckItem, SelfCheckReport
 from .catalogue import translations
-from .examples import LATER, PublicExamples, PublicItem, is_derived, judge, read
+from .examples import PublicExamples, PublicItem, is_derived, judge, read
 
 if TYPE_CHECKING:
     from ..course.rubric import Rubric
